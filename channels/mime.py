@@ -1,0 +1,186 @@
+"""Building e-mail messages: the one place that turns an `OutgoingMessage` into MIME.
+
+Owns header hygiene (no CR/LF can ever reach a header, so operator text cannot add a header or a
+recipient), address validation, the Message-ID rule, and the text/HTML bodies. The e-mail,
+newsletter and calendar channels all build their mail here and differ only in the extra headers,
+body additions and attachments they pass in.
+
+Message-ID rule: every recipient's copy carries the same `<message_id>`. The copies are the same
+message (like one mail with many `To:` addresses), the id is stable across retries, and a shared
+mailbox that receives two copies can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from engine.ports import OutgoingMessage, Recipient
+
+__all__ = [
+    "Attachment",
+    "build_email",
+    "clean_header",
+    "envelope_address",
+    "exercise_subject",
+    "format_message_id",
+    "insert_html",
+    "recipient_address",
+    "text_to_html",
+]
+
+# Every character that some mail or HTTP stack treats as a line break, plus other C0/C1 controls:
+# replacing them by spaces means no header can ever be split into two.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+EXERCISE_MARK = "ÖVNING"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A text part for `build_email`: inline alternative (calendar) or attachment (invite.ics)."""
+
+    content: str
+    subtype: str  # text/<subtype>
+    params: Mapping[str, str]
+    filename: str = ""  # empty: an alternative body part; set: a downloadable attachment
+
+
+def clean_header(value: str) -> str:
+    """`value` as a single header line: line breaks and control characters become spaces."""
+    return " ".join(_BREAKS.sub(" ", value).split())
+
+
+def format_message_id(message_id: str) -> str:
+    """`<message_id>`, with a domain added when the stored id lacks one."""
+    bare = clean_header(message_id).strip("<> ").replace(" ", "")
+    if "@" not in bare:
+        bare = f"{bare}@driftplan"
+    return f"<{bare}>"
+
+
+def recipient_address(recipient: Recipient) -> Address:
+    """The `To` address of one recipient; `ValueError` when the address cannot be used.
+
+    Only plain ASCII addresses are accepted: anything else needs SMTPUTF8, which we do not assume
+    servers offer, and a clear refusal beats a garbled address.
+    """
+    addr = recipient.address.strip()
+    if not addr.isascii() or not _ADDR_SPEC.match(addr):
+        raise ValueError(f"invalid e-mail address {recipient.address!r}")
+    return Address(display_name=clean_header(recipient.name), addr_spec=addr)
+
+
+def envelope_address(mail_from: str) -> str:
+    """The bare address of a `From` value such as "SAMSA drift <drift@example.se>"."""
+    return parseaddr(clean_header(mail_from))[1]
+
+
+def exercise_subject(message: OutgoingMessage) -> str:
+    """The subject, marked "ÖVNING" for exercises unless the service already marked it."""
+    subject = clean_header(message.subject)
+    if message.exercise and EXERCISE_MARK not in subject.upper():
+        return f"{EXERCISE_MARK}: {subject}"
+    return subject
+
+
+def text_to_html(text: str, *, language: str = "sv") -> str:
+    """An escaped HTML document from plain text: blank lines split paragraphs."""
+    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n")) if p.strip()]
+    body = "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+    lang = html.escape(clean_header(language) or "sv")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8"></head>\n'
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def insert_html(document: str, fragment: str) -> str:
+    """`fragment` placed at the end of the body of `document` (or appended to a bare fragment)."""
+    index = document.lower().rfind("</body>")
+    if index < 0:
+        return document + fragment
+    return document[:index] + fragment + document[index:]
+
+
+def build_email(
+    message: OutgoingMessage,
+    to: Address,
+    *,
+    mail_from: str,
+    text: str | None = None,
+    html_body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    parts: Iterable[Attachment] = (),
+) -> EmailMessage:
+    """One recipient's copy of `message`: multipart/alternative text + HTML, plus `parts`.
+
+    `html_body` defaults to the service's `body_html` (already escaped by its templates) or, when
+    that is empty, to `body_text` escaped. Header values pass through `clean_header`, and
+    `policy.default` would refuse any CR/LF that slipped through anyway.
+    """
+    email = EmailMessage(policy=policy.default)
+    email["From"] = clean_header(mail_from)
+    email["To"] = to
+    email["Subject"] = exercise_subject(message)
+    email["Date"] = format_datetime(_aware(message.created_at))
+    email["Message-ID"] = format_message_id(message.message_id)
+    if message.reply_to.strip():
+        email["Reply-To"] = clean_header(message.reply_to)
+    email["X-Driftplan-Incident"] = clean_header(message.incident_id)
+    email["X-Driftplan-Channel"] = clean_header(message.channel)
+    if message.exercise:
+        email["X-Driftplan-Exercise"] = "yes"
+    if message.language:
+        email["Content-Language"] = clean_header(message.language)
+    # Suppresses vacation auto-replies to a bulk notice (RFC 3834 convention, widely honoured).
+    email["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        email[name] = clean_header(value)
+
+    plain = message.body_text if text is None else text
+    rich = html_body if html_body is not None else message.body_html
+    if not rich.strip():
+        rich = text_to_html(plain, language=message.language)
+    email.set_content(plain)
+    email.add_alternative(rich, subtype="html")
+    listed = list(parts)
+    # Alternatives first: once an attachment is added the message becomes multipart/mixed, and
+    # calendar clients look for text/calendar among the alternatives of the body.
+    for part in listed:
+        if not part.filename:
+            _alternative(email).add_alternative(
+                part.content, subtype=part.subtype, params=dict(part.params)
+            )
+    for part in listed:
+        if part.filename:
+            email.add_attachment(
+                part.content, subtype=part.subtype, params=dict(part.params), filename=part.filename
+            )
+    return email
+
+
+def _alternative(email: EmailMessage) -> EmailMessage:
+    """The multipart/alternative body of `email` (itself, or its first part once it is mixed)."""
+    if email.get_content_subtype() == "alternative":
+        return email
+    for part in email.iter_parts():
+        if isinstance(part, EmailMessage) and part.get_content_subtype() == "alternative":
+            return part
+    return email
+
+
+def _aware(moment: datetime) -> datetime:
+    # Stored times are UTC; SQLite returns them naive, so naive means UTC here.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

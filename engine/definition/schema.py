@@ -1,0 +1,360 @@
+"""The plan language as a pydantic v2 schema: the shape of every key a plan file may hold.
+
+This module checks each value in isolation (types, formats, which keys exist). Whether the
+pieces fit together — do states, roles and templates referenced actually exist, can every state
+be reached — is `checks.py`'s job, because those errors need the whole plan to explain.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from engine.definition.durations import parse_duration
+
+NAME_RE = r"^[a-z][a-z0-9_]*$"
+NAME_HELP = "lowercase letters, digits and _ , starting with a letter"
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+def _text(value: object) -> dict[str, str]:
+    """A user-facing text: either one string, or one string per language ({sv: .., en: ..})."""
+    if isinstance(value, str):
+        return {"": value}
+    if isinstance(value, dict) and value and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return dict(value)
+    raise ValueError("expected a text, or a mapping of language to text such as {sv: ..., en: ...}")
+
+
+def _names(value: object) -> list[str]:
+    """One name or a list of names."""
+    if isinstance(value, str):
+        return [value]
+    return value  # type: ignore[return-value]  # pydantic checks the list's items next
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Text = Annotated[dict[str, str], BeforeValidator(_text)]
+Name = Annotated[str, Field(pattern=NAME_RE)]
+Names = Annotated[list[Name], BeforeValidator(_names)]
+
+
+def localized(text: dict[str, str] | None, language: str, fallback: str = "sv") -> str:
+    """Pick the text for `language`, else the fallback language, else any text there is."""
+    if not text:
+        return ""
+    for key in (language, fallback, ""):
+        if key in text:
+            return text[key]
+    return next(iter(text.values()))
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Document(Strict):
+    name: Name
+    version: int | str
+    title: Text
+    language: str = "sv"
+    languages: list[str] = Field(default_factory=lambda: ["sv", "en"])
+    timezone: str = "Europe/Stockholm"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name such as Europe/Stockholm"
+            ) from None
+        return value
+
+
+class Service(Strict):
+    name: str
+    description: Text
+    inbound_mailbox: str | None = None
+    url: str | None = None
+
+    @field_validator("inbound_mailbox")
+    @classmethod
+    def _mailbox(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+
+class Role(Strict):
+    title: Text
+    description: Text | None = None
+    deputy_of: Name | None = None
+    scope: Literal["subregion"] | None = None
+
+
+class Subregion(Strict):
+    title: Text
+
+
+FieldType = Literal["text", "datetime", "duration", "choice", "multichoice", "bool", "int"]
+
+
+class FieldDef(Strict):
+    type: FieldType
+    required: bool = False
+    title: Text | None = None
+    help: Text | None = None
+    choices: list[str] | None = None
+    choices_from: Literal["subregions"] | None = None
+    unknown_allowed: bool = False  # datetime only: "unknown"/"okänd" is a valid value
+
+    @model_validator(mode="after")
+    def _choices_fit_type(self) -> FieldDef:
+        has_choices = self.choices is not None or self.choices_from is not None
+        if self.type in ("choice", "multichoice") and not has_choices:
+            raise ValueError(f"a {self.type} field needs `choices` or `choices_from`")
+        if self.type not in ("choice", "multichoice") and has_choices:
+            raise ValueError(f"a {self.type} field takes no choices")
+        if self.unknown_allowed and self.type != "datetime":
+            raise ValueError("`unknown_allowed` applies to datetime fields only")
+        return self
+
+
+class Audience(Strict):
+    title: Text
+    description: Text | None = None
+    roles: Names = Field(default_factory=list)  # people in the directory with these roles
+    lists: Names = Field(default_factory=list)  # contact lists in the directory
+    subscribers: bool = False  # newsletter subscribers of this audience
+
+
+class ChannelDef(Strict):
+    kind: Name
+    title: Text | None = None
+    audience: Name | None = None  # default audience when a notify names none
+    settings: dict[str, str] = Field(default_factory=dict)
+
+
+class TemplateDef(Strict):
+    subject: Text | None = None
+    body: Text | None = None
+    file: Text | None = None  # path per language, relative to the plan file
+    requires: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_source(self) -> TemplateDef:
+        if self.file is None and self.body is None:
+            raise ValueError("a template needs `body` (inline) or `file`")
+        if self.file is not None and self.body is not None:
+            raise ValueError("a template takes `body` or `file`, not both")
+        return self
+
+
+class MeetingSpec(Strict):
+    title: Text
+    starts_in: Duration = timedelta(minutes=30)
+    duration: Duration = timedelta(hours=1)
+
+
+class Notify(Strict):
+    template: Name
+    channels: Names
+    audience: Name | None = None
+    roles: Names = Field(default_factory=list)  # send to people with these roles instead
+    to_approvers: bool = False  # gate reminders: the eligible approvers of the request
+    meeting: MeetingSpec | None = None
+    clear: bool = False  # withdraw the current notice (banner) instead of publishing one
+
+
+class Action(Strict):
+    notify: Notify
+
+
+COMPARISONS = ("equals", "not_equals", "in", "contains", "min_items", "max_items", "before",
+               "after", "is_set")
+
+
+class Condition(Strict):
+    """A structured condition: `all` / `any` / `not`, or one test on a field or flag."""
+
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    not_: Condition | None = Field(default=None, alias="not")
+    field: Name | None = None
+    flag: Name | None = None
+    equals: Any = None
+    not_equals: Any = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    contains: Any = None
+    min_items: int | None = None
+    max_items: int | None = None
+    before: Name | None = None  # another datetime field, or "now"
+    after: Name | None = None
+    is_set: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        combinators = [k for k in ("all", "any", "not_") if getattr(self, k) is not None]
+        tests = [k for k in self.model_fields_set if k.rstrip("_") in COMPARISONS]
+        if len(combinators) > 1:
+            raise ValueError("use one of all / any / not per condition; nest them to combine")
+        if combinators and (self.field or self.flag or tests):
+            raise ValueError("a condition is either all / any / not, or a test on one field")
+        if not combinators:
+            if self.flag is not None:
+                if self.field is not None or tests:
+                    raise ValueError("a `flag` condition takes no field or comparison")
+                return self
+            if self.field is None:
+                raise ValueError("a condition needs all / any / not, `field` or `flag`")
+            if len(tests) != 1:
+                raise ValueError(
+                    f"a field condition needs exactly one comparison of {', '.join(COMPARISONS)}"
+                )
+        return self
+
+    @property
+    def comparison(self) -> tuple[str, Any]:
+        """The (operator, operand) of a field test."""
+        for key in self.model_fields_set:
+            name = key.rstrip("_")
+            if name in COMPARISONS:
+                return name, getattr(self, key)
+        raise ValueError("not a field test")
+
+
+class TimerDef(Strict):
+    id: Name
+    title: Text | None = None
+    after: Duration | None = None
+    every: Duration | None = None
+    at: Name | None = None  # a datetime field of the incident
+    reset_on: Names = Field(default_factory=list)
+    notify: Notify | None = None
+    fire: Name | None = None  # a trigger fired by the system when the timer falls due
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TimerDef:
+        kinds = [k for k in ("after", "every", "at") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a timer needs exactly one of `after`, `every` or `at`")
+        if self.notify is None and self.fire is None:
+            raise ValueError("a timer needs `notify`, `fire` or both")
+        return self
+
+
+class StateDef(Strict):
+    title: Text
+    description: Text | None = None
+    final: bool = False
+    audiences: Names = Field(default_factory=list)
+    responsible: Names = Field(default_factory=list)  # roles responsible in this stage
+    on_enter: list[Action] = Field(default_factory=list)
+    on_exit: list[Action] = Field(default_factory=list)
+    timers: list[TimerDef] = Field(default_factory=list)
+
+
+class GateScope(Strict):
+    field: Name  # a choice/multichoice field over the sub-regions
+    mode: Literal["each", "any"] = "each"
+
+
+class Reminder(Strict):
+    after: Duration
+    notify: Notify
+
+
+class Gate(Strict):
+    any_of: Names = Field(default_factory=list)
+    all_of: Names = Field(default_factory=list)
+    scope: GateScope | None = None
+    remind: list[Reminder] = Field(default_factory=list)
+    expires: Duration | None = None
+    recordable_by: Names = Field(default_factory=list)
+    title: Text | None = None
+    notify: Notify | None = None  # sent to the approvers when a request is created
+
+
+class TransitionDef(Strict):
+    trigger: Name
+    title: Text | None = None
+    description: Text | None = None
+    initial: bool = False  # creates an incident; takes no source
+    source: Names | None = None  # a name, a list, or "*" (every non-final state)
+    dest: Name | None = None
+    internal: bool = False
+    allowed: Names = Field(default_factory=list)
+    requires: Names = Field(default_factory=list)
+    accepts: Names | None = None  # fields this trigger may set; default: every field
+    append: Names = Field(default_factory=list)  # list fields whose new items are added
+    flags: Names = Field(default_factory=list)  # flags the incident carries afterwards
+    conditions: Condition | None = None
+    gate: Gate | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _star(cls, value: object) -> object:
+        return ["*"] if value == "*" else value
+
+    @model_validator(mode="after")
+    def _shape(self) -> TransitionDef:
+        if self.initial and self.source is not None:
+            raise ValueError("an `initial` transition creates the incident and takes no `source`")
+        if not self.initial and self.source is None:
+            raise ValueError("a transition needs `source` (a state, a list or '*')")
+        if self.internal and self.dest is not None:
+            raise ValueError("an `internal` transition stays in its state and takes no `dest`")
+        if not self.internal and self.dest is None:
+            raise ValueError("a transition needs `dest` unless it is `internal: true`")
+        if self.initial and self.gate is not None:
+            raise ValueError("an `initial` transition cannot have a gate")
+        return self
+
+
+class Rule(Strict):
+    id: Name
+    title: Text | None = None
+    when: Condition
+    fire: Name
+    once: bool = True
+
+
+class Workflow(Strict):
+    """A whole plan."""
+
+    document: Document
+    service: Service
+    roles: dict[Name, Role]
+    subregions: dict[Name, Subregion] = Field(default_factory=dict)
+    fields: dict[Name, FieldDef] = Field(default_factory=dict)
+    audiences: dict[Name, Audience] = Field(default_factory=dict)
+    channels: dict[Name, ChannelDef] = Field(default_factory=dict)
+    templates: dict[Name, TemplateDef] = Field(default_factory=dict)
+    states: dict[Name, StateDef]
+    transitions: list[TransitionDef]
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("states", "roles")
+    @classmethod
+    def _not_empty(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("must name at least one entry")
+        return value
