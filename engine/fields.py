@@ -1,0 +1,155 @@
+"""Parse and format incident data by the plan's field types.
+
+Input comes as text (`--set started_at=now`) or JSON (the web API); stored data is JSON-native:
+datetimes as ISO 8601 UTC strings (or "unknown" where the field allows it), lists for
+multichoice fields. Display formats times the way Swedish readers expect:
+"28 juni 2022 kl. 14.30", in the plan's timezone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.definition.durations import DURATION_HELP, format_duration, parse_duration
+from engine.definition.schema import FieldDef, Workflow, localized
+from engine.errors import InvalidField
+
+UNKNOWN = "unknown"
+_UNKNOWN_WORDS = {"unknown", "okänd", "okand", "okänt", "?"}
+_TRUE = {"true", "yes", "ja", "1", "on"}
+_FALSE = {"false", "no", "nej", "0", "off"}
+_MONTHS_SV = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+              "september", "oktober", "november", "december"]
+_MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December"]
+MAX_TEXT = 10_000
+
+
+def choices_of(workflow: Workflow, field: FieldDef) -> list[str]:
+    """The valid values of a choice or multichoice field."""
+    if field.choices_from == "subregions":
+        return list(workflow.subregions)
+    return list(field.choices or [])
+
+
+def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInfo) -> str:
+    if isinstance(raw, str) and raw.strip().lower() in _UNKNOWN_WORDS:
+        if field.unknown_allowed:
+            return UNKNOWN
+        raise InvalidField(name, "must be a time; 'unknown' is not allowed for this field")
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str) and raw.strip().lower() == "now":
+        moment = now
+    elif isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
+        except ValueError:
+            hint = " or unknown" if field.unknown_allowed else ""
+            raise InvalidField(
+                name, f"expected an ISO 8601 time such as 2022-06-28T14:30, now{hint}; got {raw!r}"
+            ) from None
+    else:
+        raise InvalidField(name, f"expected a time, got {raw!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)  # a bare time is the plan's local time
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse_value(
+    workflow: Workflow, name: str, raw: Any, *, now: datetime
+) -> Any:
+    """Turn one raw input value into the stored value of field `name`, or raise InvalidField."""
+    field = workflow.fields.get(name)
+    if field is None:
+        raise InvalidField(name, f"unknown field. Known fields: {', '.join(sorted(workflow.fields))}")
+    tz = ZoneInfo(workflow.document.timezone)
+    kind = field.type
+    if kind == "text":
+        if not isinstance(raw, str):
+            raise InvalidField(name, f"expected text, got {raw!r}")
+        if len(raw) > MAX_TEXT:
+            raise InvalidField(name, f"text is longer than {MAX_TEXT} characters")
+        return raw.strip()
+    if kind == "datetime":
+        return _parse_time(name, raw, field, now, tz)
+    if kind == "duration":
+        try:
+            return format_duration(parse_duration(raw))
+        except ValueError:
+            raise InvalidField(name, f"expected {DURATION_HELP}; got {raw!r}") from None
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidField(name, f"expected true or false (ja/nej), got {raw!r}")
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise InvalidField(name, f"expected a whole number, got {raw!r}")
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise InvalidField(name, f"expected a whole number, got {raw!r}") from None
+    valid = choices_of(workflow, field)
+    if kind == "choice":
+        value = str(raw).strip()
+        if value not in valid:
+            raise InvalidField(name, f"{value!r} is not a choice. Choices: {', '.join(valid)}")
+        return value
+    # multichoice: a list, or comma-separated text; order kept, duplicates dropped.
+    items = raw if isinstance(raw, list) else [p for p in str(raw).split(",")]
+    values: list[str] = []
+    for item in items:
+        value = str(item).strip()
+        if not value:
+            continue
+        if value not in valid:
+            raise InvalidField(name, f"{value!r} is not a choice. Choices: {', '.join(valid)}")
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def parse_payload(
+    workflow: Workflow, raw: Mapping[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """Parse every key of a trigger's input; unknown keys and bad values are refused."""
+    return {name: parse_value(workflow, name, value, now=now) for name, value in raw.items()}
+
+
+def format_time(iso: str, workflow: Workflow, language: str) -> str:
+    """`28 juni 2022 kl. 14.30` (sv) / `28 June 2022 at 14:30` (en), in the plan's timezone."""
+    if iso == UNKNOWN:
+        return "okänd" if language == "sv" else "unknown"
+    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(workflow.document.timezone))
+    if language == "sv":
+        return f"{local.day} {_MONTHS_SV[local.month - 1]} {local.year} kl. {local:%H.%M}"
+    return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year} at {local:%H:%M}"
+
+
+def display_value(workflow: Workflow, name: str, value: Any, language: str) -> str:
+    """A stored value as a reader sees it: times formatted, choices by their titles."""
+    field = workflow.fields.get(name)
+    if value is None or field is None:
+        return "" if value is None else str(value)
+    if field.type == "datetime" and isinstance(value, str):
+        return format_time(value, workflow, language)
+    if field.type == "bool":
+        yes, no = ("ja", "nej") if language == "sv" else ("yes", "no")
+        return yes if value else no
+    if field.type in ("choice", "multichoice") and field.choices_from == "subregions":
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(
+            localized(workflow.subregions[i].title, language) if i in workflow.subregions else i
+            for i in items
+        )
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

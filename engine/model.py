@@ -1,0 +1,123 @@
+"""Runtime domain objects: incidents, events, approvals, messages and timers.
+
+Plain dataclasses with no I/O: the store maps them to tables, the service creates and changes
+them, the CLI and web layer present them. Times are timezone-aware UTC. Incident data is kept
+JSON-native (datetimes as ISO 8601 strings) so that what is stored, hashed and shown agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Message statuses in the outbox.
+PENDING = "pending"
+SENT = "sent"
+RETRYING = "retrying"
+DEAD = "dead"
+CANCELLED = "cancelled"
+
+# Approval statuses.
+REQUESTED = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+EXPIRED = "expired"
+WITHDRAWN = "withdrawn"
+
+
+@dataclass
+class Incident:
+    """One outage being run through a plan."""
+
+    id: str
+    workflow: str
+    workflow_version: str
+    definition_sha256: str
+    state: str
+    state_epoch: int
+    row_version: int
+    data: dict[str, Any]
+    flags: list[str]
+    fired_rules: list[str]
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    exercise: bool = False
+    closed: bool = False
+
+
+@dataclass
+class Event:
+    """One entry of the append-only, hash-chained log of an incident."""
+
+    incident_id: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str  # declare, transition, update, approval_requested, decision, refused, ...
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    data: dict[str, Any]
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass
+class Approval:
+    """A pending or decided request to let a gated trigger through."""
+
+    id: str
+    incident_id: str
+    trigger: str
+    requested_by: str
+    requested_at: datetime
+    payload: dict[str, Any]  # the trigger's data, applied when the request is granted
+    slots: list[dict[str, Any]]  # [{roles: [...], subregions: [...]|None, filled_by, decision}]
+    status: str
+    expires_at: datetime | None
+    state_epoch: int  # the request dies when the incident leaves the state it was made in
+    decided_at: datetime | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Message:
+    """One delivery of a rendered message on one channel (an outbox row)."""
+
+    id: str
+    incident_id: str
+    channel: str
+    kind: str
+    audience: str
+    language: str
+    subject: str
+    body_text: str
+    body_html: str
+    recipients: list[dict[str, Any]]
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    cause: str  # the event or timer that caused it, for the log
+    clear: bool = False
+    exercise: bool = False
+    meeting: dict[str, Any] | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    last_error: str = ""
+
+
+@dataclass
+class Timer:
+    """A durable reminder or deadline; APScheduler only wakes us up for it."""
+
+    id: str
+    incident_id: str
+    key: str  # e.g. "state:outage:update_due" or "approval:<id>:remind:0"
+    due_at: datetime
+    state_epoch: int
+    payload: dict[str, Any]
+    fired_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    late_by_seconds: float | None = None
