@@ -1,0 +1,81 @@
+"""The plans an installation runs: loaded from the workflows folder, and pinned per incident.
+
+New incidents use the current file of their plan; a running incident keeps the definition it
+started with, rebuilt from the snapshot stored with it (by sha256), so editing the YAML never
+changes an incident in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.definition.loader import Definition, definition_from_snapshot, load_definition
+from engine.errors import DefinitionError, NotFound
+
+
+class PlanLibrary:
+    """Finds plans by document name in a folder, and caches definitions by sha256."""
+
+    def __init__(self, folder: str | Path, *, known_kinds: Iterable[str] | None = None) -> None:
+        self.folder = Path(folder)
+        self._known_kinds = list(known_kinds) if known_kinds is not None else None
+        self._by_sha: dict[str, Definition] = {}
+        self._lock = threading.Lock()
+
+    def files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.glob("*.yaml") if p.is_file())
+
+    def current(self, name: str | None = None) -> Definition:
+        """The plan named `name` (its `document.name`), or the only plan there is."""
+        loaded: list[Definition] = []
+        problems: list[str] = []
+        for path in self.files():
+            try:
+                definition = load_definition(path, known_kinds=self._known_kinds)
+            except DefinitionError as exc:
+                problems.append(str(exc))
+                continue
+            if name is None or definition.name == name:
+                loaded.append(definition)
+        if name is not None and not loaded:
+            known = ", ".join(self.names()) or "(none)"
+            extra = ("\n" + "\n".join(problems)) if problems else ""
+            raise NotFound(f"No plan named '{name}' in {self.folder}. Plans: {known}.{extra}")
+        if not loaded:
+            extra = ("\n" + "\n".join(problems)) if problems else ""
+            raise NotFound(
+                f"No valid plan in {self.folder} (set DRIFTPLAN_WORKFLOWS to the folder that "
+                f"holds your plan's .yaml file).{extra}"
+            )
+        if len(loaded) > 1:
+            names = ", ".join(d.name for d in loaded)
+            raise NotFound(f"Several plans are installed ({names}); name one with --workflow.")
+        definition = loaded[0]
+        with self._lock:
+            self._by_sha.setdefault(definition.sha256, definition)
+        return definition
+
+    def names(self) -> list[str]:
+        names = []
+        for path in self.files():
+            try:
+                names.append(load_definition(path, known_kinds=self._known_kinds).name)
+            except DefinitionError:
+                names.append(f"{path.name} (invalid)")
+        return names
+
+    def pinned(self, sha256: str, snapshot: dict[str, object] | None) -> Definition:
+        """The definition an incident started with, from cache or its stored snapshot."""
+        found = self._by_sha.get(sha256)
+        if found is not None:
+            return found
+        if snapshot is None:
+            raise NotFound(f"The plan version {sha256[:12]} of this incident is not stored.")
+        definition = definition_from_snapshot(snapshot)
+        with self._lock:
+            self._by_sha[sha256] = definition
+        return definition

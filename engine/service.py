@@ -1,0 +1,324 @@
+"""Use cases: declare, fire, decide, and the questions operators ask about incidents.
+
+Each command is one transaction: the incident's new state, its event, approval, outbox and timer
+rows commit together under an optimistic version check, or nothing does. Authorisation lives
+here — every trigger's `allowed` roles, every gate's approvers and scope — and every refusal is
+written to the incident's log before the error reaches the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from engine.definition.loader import Definition
+from engine.effects import Addressing, PersonView, build_messages, state_timers
+from engine.errors import CommandError, NotAuthorized, NotFound
+from engine.fields import parse_payload
+from engine.gates import GateKeeper
+from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, Outcome, evaluator_for
+from engine.model import Incident
+from engine.plans import PlanLibrary
+from engine.ports import Clock
+
+T = TypeVar("T")
+MAX_RULE_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: `done` or `pending_approval`, the state after, an approval id."""
+
+    result: str
+    state: str
+    incident_id: str
+    approval_id: str | None = None
+    messages: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"result": self.result, "state": self.state, "approval_id": self.approval_id,
+                "incident_id": self.incident_id}
+
+
+class Service:
+    """The application's use cases; adapters are passed in (see engine.bootstrap)."""
+
+    def __init__(
+        self, *, database: Any, plans: PlanLibrary, clock: Clock, public_url: str = "",
+    ) -> None:
+        self.db = database
+        self.plans = plans
+        self.clock = clock
+        self.public_url = public_url
+        self.gates = GateKeeper(self)
+
+    # ------------------------------------------------------------------ helpers
+    def actor(self, uow: Any, person_id: str) -> Actor:
+        """The directory person acting, or NotFound with the fix."""
+        person = uow.directory.person(person_id)
+        if person is None:
+            raise NotFound(
+                f"No person '{person_id}' in the directory. Import the directory with "
+                "`driftplan directory import FILE` or check the id with `driftplan directory show`."
+            )
+        return Actor(person.id, frozenset(person.roles), person.subregion, person.name)
+
+    def definition_of(self, uow: Any, incident: Incident) -> Definition:
+        return self.plans.pinned(
+            incident.definition_sha256, uow.definitions.get(incident.definition_sha256)
+        )
+
+    def addressing(self, uow: Any, evaluator: Evaluator) -> Addressing:
+        people = [
+            PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion)
+            for p in uow.directory.people()
+        ]
+        lists = {name: uow.directory.list_members(name) for name in uow.directory.lists()}
+        audiences = [n for n, a in evaluator.workflow.audiences.items() if a.subscribers]
+        subscribers = {
+            audience: [
+                {"address": s.email, "name": s.name, "subscriber_id": s.id}
+                for s in uow.subscribers.list(audience, "confirmed")
+            ]
+            for audience in audiences
+        }
+        return Addressing(people, lists, subscribers, evaluator._principals)
+
+    def _refused(self, incident_id: str, actor_id: str, trigger: str, err: CommandError) -> None:
+        """Write a refusal to the incident's log in its own transaction, then let it raise."""
+        with self.db.unit_of_work() as uow:
+            try:
+                incident = uow.incidents.get(incident_id)
+            except NotFound:
+                return
+            uow.events.append(
+                incident, actor=actor_id, kind="refused", trigger=trigger,
+                from_state=incident.state, to_state=incident.state,
+                data={"error": type(err).__name__, "message": str(err)}, at=self.clock.now(),
+            )
+            uow.commit()
+
+    def _with_refusal_log(
+        self, incident_id: str, actor_id: str, trigger: str, body: Callable[[], T]
+    ) -> T:
+        try:
+            return body()
+        except NotAuthorized as err:
+            self._refused(incident_id, actor_id, trigger, err)
+            raise
+
+    # ----------------------------------------------------------------- commands
+    def declare(
+        self, *, actor_id: str, values: Mapping[str, Any], workflow: str | None = None,
+        exercise: bool = False, trigger: str | None = None,
+    ) -> CommandResult:
+        """Create an incident through the plan's initial transition."""
+        definition = self.plans.current(workflow)
+        evaluator = evaluator_for(definition)
+        initial = [t.trigger for t in definition.workflow.transitions if t.initial]
+        name = trigger or initial[0]
+        now = self.clock.now()
+        with self.db.unit_of_work() as uow:
+            actor = self.actor(uow, actor_id)
+            changes = parse_payload(definition.workflow, values, now=now)
+            outcome = evaluator.evaluate(state=None, data={}, flags=(), trigger=name,
+                                         actor=actor, changes=changes, now=now)
+            uow.definitions.save(definition.name, definition.version, definition.sha256,
+                                 dict(definition.snapshot))
+            incident = Incident(
+                id=self._new_id(now), workflow=definition.name,
+                workflow_version=definition.version, definition_sha256=definition.sha256,
+                state=outcome.dest, state_epoch=1, row_version=1, data=dict(outcome.data),
+                flags=sorted(outcome.flags), fired_rules=[], created_at=now, updated_at=now,
+                created_by=actor.id, exercise=exercise,
+            )
+            uow.incidents.add(incident)
+            count = self._record(uow, definition, evaluator, incident, outcome, actor, now,
+                                 kind="declare")
+            count += self._run_rules(uow, definition, evaluator, incident, now)
+            uow.incidents.update(incident)
+            uow.commit()
+        return CommandResult("done", incident.state, incident.id, messages=count)
+
+    def fire(
+        self, *, incident_id: str, trigger: str, actor_id: str,
+        values: Mapping[str, Any] | None = None,
+    ) -> CommandResult:
+        """Fire a trigger on an incident; a gated trigger may come back pending."""
+
+        def body() -> CommandResult:
+            return self._fire(incident_id, trigger, actor_id, values or {})
+
+        return self._with_refusal_log(incident_id, actor_id, trigger, body)
+
+    def _fire(
+        self, incident_id: str, trigger: str, actor_id: str, values: Mapping[str, Any]
+    ) -> CommandResult:
+        now = self.clock.now()
+        with self.db.unit_of_work() as uow:
+            incident = uow.incidents.get(incident_id)
+            actor = self.actor(uow, actor_id)
+            definition = self.definition_of(uow, incident)
+            evaluator = evaluator_for(definition)
+            changes = parse_payload(definition.workflow, values, now=now)
+            outcome = evaluator.evaluate(
+                state=incident.state, data=incident.data, flags=incident.flags,
+                trigger=trigger, actor=actor, changes=changes, now=now,
+            )
+            if outcome.pending is not None:
+                approval_id = self.gates.request(uow, definition, evaluator, incident, outcome,
+                                                 actor, now)
+                uow.incidents.update(incident)
+                uow.commit()
+                return CommandResult("pending_approval", incident.state, incident.id,
+                                     approval_id=approval_id)
+            count = self.apply(uow, definition, evaluator, incident, outcome, actor, now)
+            uow.incidents.update(incident)
+            uow.commit()
+        return CommandResult("done", incident.state, incident.id, messages=count)
+
+    def apply(
+        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
+        outcome: Outcome, actor: Actor, now: datetime, *, extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Apply a completed outcome (and the rules it sets off) to the incident in `uow`."""
+        kind = "update" if outcome.internal else "transition"
+        count = self._record(uow, definition, evaluator, incident, outcome, actor, now, kind=kind,
+                             extra=extra)
+        return count + self._run_rules(uow, definition, evaluator, incident, now)
+
+    def _record(
+        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
+        outcome: Outcome, actor: Actor, now: datetime, *, kind: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        from_state = outcome.source
+        incident.data = dict(outcome.data)
+        incident.flags = sorted(outcome.flags)
+        incident.updated_at = now
+        if outcome.leaves_state:
+            uow.timers.cancel(incident.id, state_epoch=incident.state_epoch, now=now)
+            self.gates.withdraw_all(uow, incident, now, reason=f"left state {from_state}")
+            incident.state = outcome.dest
+            incident.state_epoch += 1
+        for timer in outcome.reset_timers:
+            uow.timers.cancel(incident.id, state_epoch=incident.state_epoch,
+                              key_prefix=f"state:{incident.state}:{timer.id}", now=now)
+        uow.events.append(
+            incident, actor=actor.id, kind=kind, trigger=outcome.trigger, from_state=from_state,
+            to_state=incident.state, at=now,
+            data={"changes": dict(outcome.changes), **(dict(extra) if extra else {})},
+        )
+        messages = build_messages(
+            definition, incident, outcome.notifications, addressing=self.addressing(uow, evaluator),
+            now=now, cause=f"{kind}:{outcome.trigger}", public_url=self.public_url,
+        )
+        for message in messages:
+            uow.messages.add(message)
+        timers = state_timers(incident, outcome.arm_timers + outcome.reset_timers, now)
+        for timer in timers:
+            uow.timers.add(timer)
+        if incident.state in evaluator.final_states:
+            incident.closed = True
+            uow.timers.cancel(incident.id, now=now)
+        return len(messages)
+
+    def _run_rules(
+        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
+        now: datetime,
+    ) -> int:
+        """Fire the plan's automatic rules that now hold, as the system, in this transaction."""
+        count = 0
+        for _ in range(MAX_RULE_DEPTH):
+            due = evaluator.rules_due(incident.state, incident.data, incident.flags,
+                                      incident.fired_rules, now)
+            if not due:
+                return count
+            rule_id = due[0]
+            rule = next(r for r in definition.workflow.rules if r.id == rule_id)
+            incident.fired_rules = [*incident.fired_rules, rule_id]
+            outcome = evaluator.evaluate(
+                state=incident.state, data=incident.data, flags=incident.flags,
+                trigger=rule.fire, actor=SYSTEM_ACTOR, changes={}, now=now,
+            )
+            if outcome.pending is not None:
+                self.gates.request(uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR,
+                                   now)
+                continue
+            count += self._record(uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR,
+                                  now, kind="rule", extra={"rule": rule_id})
+        return count
+
+    def decide(
+        self, *, approval_id: str, actor_id: str, approve: bool, comment: str = "",
+        on_behalf_of: str | None = None, reference: str | None = None,
+    ) -> CommandResult:
+        """An approver decides a pending request (or an operator records a phone decision)."""
+        return self.gates.decide(approval_id=approval_id, actor_id=actor_id, approve=approve,
+                                 comment=comment, on_behalf_of=on_behalf_of, reference=reference)
+
+    # ---------------------------------------------------------------- questions
+    def show(self, incident_id: str) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            incident = uow.incidents.get(incident_id)
+            approvals = uow.approvals.list(incident_id, status="pending")
+            return incident_view(incident, approvals)
+
+    def list(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
+
+    def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
+        """The triggers this person may fire now, with their destination and gate."""
+        with self.db.unit_of_work() as uow:
+            incident = uow.incidents.get(incident_id)
+            actor = self.actor(uow, actor_id)
+            evaluator = evaluator_for(self.definition_of(uow, incident))
+            out = []
+            for t in evaluator.available(incident.state):
+                if not evaluator.may_fire(actor, t):
+                    continue
+                approvers = sorted(set(t.gate.any_of) | set(t.gate.all_of)) if t.gate else []
+                out.append({"trigger": t.trigger, "dest": incident.state if t.internal else t.dest,
+                            "gated": t.gate is not None, "approvers": approvers})
+            return out
+
+    def log(self, incident_id: str) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            uow.incidents.get(incident_id)
+            return [
+                {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+                 "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
+                 "data": e.data, "hash": e.hash}
+                for e in uow.events.list(incident_id)
+            ]
+
+    @staticmethod
+    def _new_id(now: datetime) -> str:
+        # Readable on the phone and in mail subjects, unique without coordination.
+        return f"{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+
+def incident_view(incident: Incident, approvals: list[Any]) -> dict[str, Any]:
+    """The JSON shape of `incident show` (a CLI and API contract)."""
+    return {
+        "id": incident.id,
+        "workflow": incident.workflow,
+        "workflow_version": incident.workflow_version,
+        "state": incident.state,
+        "data": incident.data,
+        "reserve_subregions": incident.data.get("reserve_subregions") or [],
+        "crisis": "crisis" in incident.flags,
+        "flags": incident.flags,
+        "exercise": incident.exercise,
+        "pending_approvals": [
+            {"id": a.id, "trigger": a.trigger, "approvers": a.slots, "requested_by": a.requested_by,
+             "expires_at": a.expires_at.isoformat() if a.expires_at else None}
+            for a in approvals
+        ],
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(),
+    }

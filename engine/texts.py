@@ -1,0 +1,61 @@
+"""User-facing strings of the CLI and UI, Swedish first with English available."""
+
+from __future__ import annotations
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "init_done": {"sv": "Klart. Data: {data}  Databas: {db}",
+                  "en": "Done. Data: {data}  Database: {db}"},
+    "directory_imported": {
+        "sv": "Katalogen importerad: {people} personer, {lists} kontaktlistor.",
+        "en": "Directory imported: {people} people, {lists} contact lists."},
+    "people": {"sv": "Personer", "en": "People"},
+    "lists": {"sv": "Kontaktlistor", "en": "Contact lists"},
+    "list": {"sv": "Lista", "en": "List"},
+    "members": {"sv": "Mottagare", "en": "Members"},
+    "id": {"sv": "Id", "en": "Id"},
+    "name": {"sv": "Namn", "en": "Name"},
+    "email": {"sv": "E-post", "en": "E-mail"},
+    "roles": {"sv": "Roller", "en": "Roles"},
+    "subregion": {"sv": "Delregion", "en": "Sub-region"},
+    "incidents": {"sv": "Incidenter", "en": "Incidents"},
+    "state": {"sv": "Läge", "en": "State"},
+    "created": {"sv": "Skapad", "en": "Created"},
+    "updated": {"sv": "Uppdaterad", "en": "Updated"},
+    "scope": {"sv": "Omfattning", "en": "Scope"},
+    "field": {"sv": "Uppgift", "en": "Field"},
+    "value": {"sv": "Värde", "en": "Value"},
+    "pending": {"sv": "Väntande beslut", "en": "Pending decisions"},
+    "trigger": {"sv": "Åtgärd", "en": "Action"},
+    "dest": {"sv": "Leder till", "en": "Leads to"},
+    "gated": {"sv": "Kräver beslut av", "en": "Needs a decision by"},
+    "approvers": {"sv": "Beslutsfattare", "en": "Approvers"},
+    "expires": {"sv": "Giltig till", "en": "Valid until"},
+    "seq": {"sv": "Nr", "en": "Seq"},
+    "at": {"sv": "Tid", "en": "Time"},
+    "actor": {"sv": "Vem", "en": "Who"},
+    "kind": {"sv": "Händelse", "en": "Event"},
+    "no_incidents": {"sv": "Inga pågående incidenter.", "en": "No open incidents."},
+    "declared": {"sv": "Incident {id} anmäld, läge: {state}.",
+                 "en": "Incident {id} declared, state: {state}."},
+    "done": {"sv": "Klart: {trigger} – läge nu: {state}.",
+             "en": "Done: {trigger} – state now: {state}."},
+    "pending_approval": {
+        "sv": "Väntar på beslut ({approval}). Beslutsfattare har meddelats; läge: {state}.",
+        "en": "Waiting for a decision ({approval}). Approvers have been told; state: {state}."},
+    "approved": {"sv": "Beslut registrerat: godkänt – läge nu: {state}.",
+                 "en": "Decision recorded: approved – state now: {state}."},
+    "recorded": {"sv": "Beslut registrerat; fler beslut behövs – läge: {state}.",
+                 "en": "Decision recorded; more decisions are needed – state: {state}."},
+    "rejected": {"sv": "Beslut registrerat: avslaget – läge: {state}.",
+                 "en": "Decision recorded: rejected – state: {state}."},
+    "audit_ok": {"sv": "Händelseloggen är intakt ({count} incidenter kontrollerade).",
+                 "en": "The event log is intact ({count} incidents checked)."},
+    "audit_bad": {"sv": "Händelseloggen har ändrats:", "en": "The event log has been altered:"},
+    "none": {"sv": "–", "en": "-"},
+}
+
+
+def t(key: str, language: str, **values: object) -> str:
+    """The text for `key` in `language` (falling back to Swedish), formatted with `values`."""
+    entry = _TEXTS[key]
+    return entry.get(language, entry["sv"]).format(**values)
