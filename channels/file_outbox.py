@@ -25,7 +25,14 @@ from pathlib import Path
 
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
-__all__ = ["FileOutbox", "atomic_write", "outbox_dir", "safe_name"]
+__all__ = [
+    "FileOutbox",
+    "atomic_write",
+    "message_payload",
+    "outbox_dir",
+    "outbox_status",
+    "safe_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +78,9 @@ def outbox_dir(data_dir: str, channel: str) -> Path:
     return Path(data_dir) / "outbox" / cleaned
 
 
-def outbox_status(settings: Mapping[str, str], data_dir: str, missing: Sequence[str]) -> ChannelStatus:
+def outbox_status(
+    settings: Mapping[str, str], data_dir: str, missing: Sequence[str]
+) -> ChannelStatus:
     """The status of a channel that falls back to the outbox because `missing` settings are absent.
 
     The plan channel's name is only known if the caller put it in the settings as "channel".

@@ -28,10 +28,12 @@ __all__ = [
     "Attachment",
     "build_email",
     "clean_header",
+    "clean_text",
     "envelope_address",
     "exercise_subject",
     "format_message_id",
     "insert_html",
+    "paragraphs_html",
     "recipient_address",
     "text_to_html",
 ]
@@ -41,6 +43,11 @@ __all__ = [
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Characters XML 1.0 forbids (lxml and feedgen refuse them) and the bidi controls that make text
+# display differently from how it reads ("unicode tricks" in notices shown to the public).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
 EXERCISE_MARK = "ÖVNING"
 
 
@@ -57,6 +64,21 @@ class Attachment:
 def clean_header(value: str) -> str:
     """`value` as a single header line: line breaks and control characters become spaces."""
     return " ".join(_BREAKS.sub(" ", value).split())
+
+
+def clean_text(value: str) -> str:
+    """Multi-line text safe for XML and HTML: unusable characters dropped, line ends normalised."""
+    unified = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    return _UNPRINTABLE.sub("", unified.replace("\u2029", "\n\n"))
+
+
+def paragraphs_html(text: str) -> str:
+    """Escaped `<p>` elements: blank lines split paragraphs, single line breaks become `<br>`."""
+    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(clean_text(text)) if p.strip()]
+    return "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
 
 
 def format_message_id(message_id: str) -> str:
@@ -94,11 +116,7 @@ def exercise_subject(message: OutgoingMessage) -> str:
 
 def text_to_html(text: str, *, language: str = "sv") -> str:
     """An escaped HTML document from plain text: blank lines split paragraphs."""
-    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text.replace("\r\n", "\n")) if p.strip()]
-    body = "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
-        for p in paragraphs
-    )
+    body = paragraphs_html(text)
     lang = html.escape(clean_header(language) or "sv")
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head><meta charset="utf-8"></head>\n'

@@ -23,7 +23,8 @@ import socket
 import ssl
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -32,12 +33,19 @@ from channels.mime import build_email, envelope_address, recipient_address
 from engine.errors import ConfigurationError, PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, Recipient, RecipientResult
 
-__all__ = ["EmailChannel", "SmtpConfig", "SmtpUnavailableError"]
+__all__ = [
+    "EmailChannel",
+    "SmtpConfig",
+    "SmtpConnection",
+    "SmtpUnavailableError",
+    "missing_smtp_settings",
+]
 
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("none", "starttls", "tls")
 REQUIRED_SETTINGS = ("host", "mail_from")
+SMTP_POLICY = policy.SMTP
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
@@ -71,20 +79,26 @@ class SmtpConfig:
                 security = "starttls" if settings.get("user") else "none"
         if security not in SECURITY_MODES:
             raise ConfigurationError(
-                f"SMTP setting 'security' is {security!r}. Valid values: {', '.join(SECURITY_MODES)}."
+                f"SMTP setting 'security' is {security!r}. "
+                f"Valid values: {', '.join(SECURITY_MODES)}."
             )
         try:
             port = int(port_text) if port_text else _DEFAULT_PORTS[security]
             timeout = float(settings.get("timeout", "") or "10")
         except ValueError as exc:
-            raise ConfigurationError(f"SMTP setting 'port' or 'timeout' is not a number: {exc}") from exc
+            raise ConfigurationError(
+                f"SMTP setting 'port' or 'timeout' is not a number: {exc}"
+            ) from exc
         if not 0 < port < 65536 or timeout <= 0:
             raise ConfigurationError(
-                f"SMTP settings out of range: port {port} (1-65535), timeout {timeout} (> 0 seconds)."
+                f"SMTP settings out of range: port {port} (1-65535), "
+                f"timeout {timeout} (> 0 seconds)."
             )
         mail_from = settings.get("mail_from", "")
         if "@" not in envelope_address(mail_from):
-            raise ConfigurationError(f"SMTP setting 'mail_from' is not an e-mail address: {mail_from!r}.")
+            raise ConfigurationError(
+                f"SMTP setting 'mail_from' is not an e-mail address: {mail_from!r}."
+            )
         return cls(
             host=settings["host"].strip(),
             port=port,
@@ -123,13 +137,17 @@ class SmtpConnection:
                 )
             else:
                 # local_hostname avoids getfqdn(), which can block on reverse DNS.
-                smtp = smtplib.SMTP(cfg.host, cfg.port, local_hostname=cfg.helo, timeout=cfg.timeout)
+                smtp = smtplib.SMTP(
+                    cfg.host, cfg.port, local_hostname=cfg.helo, timeout=cfg.timeout
+                )
             smtp.ehlo()
             if cfg.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             elif cfg.user and cfg.security == "none":
-                log.warning("Logging in to %s without TLS: the password travels in clear", cfg.target)
+                log.warning(
+                    "Logging in to %s without TLS: the password travels in clear", cfg.target
+                )
             if cfg.user:
                 smtp.login(cfg.user, cfg.password)
         except (smtplib.SMTPException, OSError) as exc:
@@ -147,18 +165,21 @@ class SmtpConnection:
             smtp = self._smtp or self._connect()
             try:
                 refused = smtp.sendmail(sender, [recipient], data)
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
-                raise
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                self.close()
-                # A pooled connection may have idled out on the server side: one fresh try.
-                if reused and attempt == 1:
-                    log.info("SMTP connection to %s was dropped; reconnecting", self._config.target)
-                    continue
-                raise SmtpUnavailableError(f"{self._config.target}: {exc!r}") from exc
-            if refused:
-                raise smtplib.SMTPRecipientsRefused(refused)
-            return
+            except smtplib.SMTPServerDisconnected as exc:
+                lost: Exception = exc
+            except smtplib.SMTPException:
+                raise  # the server answered: a per-recipient result (SMTPException is an OSError)
+            except OSError as exc:
+                lost = exc
+            else:
+                if refused:
+                    raise smtplib.SMTPRecipientsRefused(refused)
+                return
+            self.close()
+            # A pooled connection may have idled out on the server side: one fresh try.
+            if not (reused and attempt == 1):
+                raise SmtpUnavailableError(f"{self._config.target}: {lost!r}") from lost
+            log.info("SMTP connection to %s was dropped; reconnecting", self._config.target)
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -207,7 +228,7 @@ class EmailChannel:
 
     @staticmethod
     def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
-        """Live when host and sender are configured; otherwise the file outbox and what is missing."""
+        """Live with host and sender configured; else the file outbox and what is missing."""
         missing = missing_smtp_settings(settings)
         if missing:
             return outbox_status(settings, data_dir, missing)
@@ -215,14 +236,14 @@ class EmailChannel:
 
     @property
     def mail_from(self) -> str:
-        """The From value; the outbox uses a placeholder so its files still open in a mail client."""
+        """The From value; the outbox uses a placeholder so its files open in a mail client."""
         if self._config is not None:
             return self._config.mail_from
         return self.settings.get("mail_from", "") or "driftplan@localhost"
 
     # Hooks for the newsletter and calendar channels.
     def check(self, message: OutgoingMessage) -> None:
-        """Refuse a message that can never be delivered by this kind (raise PermanentDeliveryError)."""
+        """Raise PermanentDeliveryError for a message this kind can never deliver."""
 
     def compose(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> EmailMessage:
         """One recipient's copy; raise `ValueError` when this recipient cannot get one."""
@@ -268,7 +289,9 @@ class EmailChannel:
         results: list[RecipientResult] = []
         for index, (address, email) in enumerate(prepared):
             try:
-                self._connection.send(sender, address, email.as_bytes())
+                # SMTP needs CRLF line ends; smtplib sends bytes as they are.
+                data = email.as_bytes(policy=SMTP_POLICY)
+                self._connection.send(sender, address, data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(address, (550, b"recipient refused"))
                 results.append(_classify(address, code, text))
@@ -310,6 +333,7 @@ def _merged(
     for recipient in message.recipients:
         result = by_address.pop(recipient.address.strip().lower(), None)
         if result is not None:
-            ordered.append(result)
+            # Report the address exactly as the caller gave it, so it can match its rows.
+            ordered.append(replace(result, address=recipient.address))
     ordered.extend(by_address.values())
     return DeliveryReport(results=ordered, target=target, live=live)

@@ -131,15 +131,27 @@ def _read_template_files(workflow: Workflow, base: Path, positions: Positions) -
             target = (base / relative).resolve()
             line, col = positions.at(("templates", name, "file", language))
             if base.resolve() not in target.parents:
-                problems.append(Problem(positions.source, line, col,
-                    f"template file '{relative}' must lie inside the plan's folder"))
+                problems.append(
+                    Problem(
+                        positions.source,
+                        line,
+                        col,
+                        f"template file '{relative}' must lie inside the plan's folder",
+                    )
+                )
                 continue
             try:
                 files[relative] = target.read_text(encoding="utf-8")
             except OSError as exc:
-                problems.append(Problem(positions.source, line, col,
-                    f"cannot read template file '{relative}' of template '{name}': "
-                    f"{exc.strerror or exc}"))
+                problems.append(
+                    Problem(
+                        positions.source,
+                        line,
+                        col,
+                        f"cannot read template file '{relative}' of template '{name}': "
+                        f"{exc.strerror or exc}",
+                    )
+                )
     if problems:
         raise DefinitionError(problems)
     return files
@@ -187,8 +199,12 @@ def parse_definition(
     """Parse and check a plan from text. Template files come from `files` or from `base`."""
     raw, positions = load_yaml(text, source)
     if not isinstance(raw, dict):
-        raise DefinitionError.single(source, 1, 1, "a plan is a mapping with keys such as "
-                                     "document, roles, states and transitions")
+        raise DefinitionError.single(
+            source,
+            1,
+            1,
+            "a plan is a mapping with keys such as document, roles, states and transitions",
+        )
     try:
         workflow = Workflow.model_validate(raw)
     except ValidationError as exc:
@@ -222,14 +238,17 @@ def load_definition(path: str | Path, *, known_kinds: Iterable[str] | None = Non
     try:
         data = plan_path.read_bytes()
     except OSError as exc:
-        raise DefinitionError.single(str(path), 1, 1,
-                                     f"cannot read plan: {exc.strerror or exc}") from None
+        raise DefinitionError.single(
+            str(path), 1, 1, f"cannot read plan: {exc.strerror or exc}"
+        ) from None
     return parse_definition(data, str(path), base=plan_path.parent, known_kinds=known_kinds)
 
 
 def definition_from_snapshot(snapshot: Mapping[str, Any]) -> Definition:
     """Rebuild the exact plan an incident started with, from its stored snapshot."""
     return parse_definition(
-        snapshot["plan"], str(snapshot.get("source", "<snapshot>")), files=snapshot["files"],
+        snapshot["plan"],
+        str(snapshot.get("source", "<snapshot>")),
+        files=snapshot["files"],
         check=False,
     )

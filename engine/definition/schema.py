@@ -30,8 +30,10 @@ def _text(value: object) -> dict[str, str]:
     """A user-facing text: either one string, or one string per language ({sv: .., en: ..})."""
     if isinstance(value, str):
         return {"": value}
-    if isinstance(value, dict) and value and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     ):
         return dict(value)
     raise ValueError("expected a text, or a mapping of language to text such as {sv: ..., en: ...}")
@@ -48,6 +50,10 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Text = Annotated[dict[str, str], BeforeValidator(_text)]
 Name = Annotated[str, Field(pattern=NAME_RE)]
 Names = Annotated[list[Name], BeforeValidator(_names)]
+# A transition's source: names, or the single wildcard "*" (every non-final state).
+Sources = Annotated[
+    list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*)$")]], BeforeValidator(_names)
+]
 
 
 def localized(text: dict[str, str] | None, language: str, fallback: str = "sv") -> str:
@@ -185,8 +191,17 @@ class Action(Strict):
     notify: Notify
 
 
-COMPARISONS = ("equals", "not_equals", "in", "contains", "min_items", "max_items", "before",
-               "after", "is_set")
+COMPARISONS = (
+    "equals",
+    "not_equals",
+    "in",
+    "contains",
+    "min_items",
+    "max_items",
+    "before",
+    "after",
+    "is_set",
+)
 
 
 class Condition(Strict):
@@ -297,7 +312,7 @@ class TransitionDef(Strict):
     title: Text | None = None
     description: Text | None = None
     initial: bool = False  # creates an incident; takes no source
-    source: Names | None = None  # a name, a list, or "*" (every non-final state)
+    source: Sources | None = None  # a name, a list, or "*" (every non-final state)
     dest: Name | None = None
     internal: bool = False
     allowed: Names = Field(default_factory=list)
@@ -309,10 +324,12 @@ class TransitionDef(Strict):
     gate: Gate | None = None
     actions: list[Action] = Field(default_factory=list)
 
-    @field_validator("source", mode="before")
+    @field_validator("source")
     @classmethod
-    def _star(cls, value: object) -> object:
-        return ["*"] if value == "*" else value
+    def _star_alone(cls, value: list[str] | None) -> list[str] | None:
+        if value and "*" in value and len(value) > 1:
+            raise ValueError("'*' already means every non-final state; list no others with it")
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> TransitionDef:

@@ -23,6 +23,7 @@ MAX_ALIASES = 100
 MAX_NODES = 200_000
 
 PathKey = tuple[str | int, ...]
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 @dataclass
@@ -64,18 +65,19 @@ class _PlanLoader(yaml.SafeLoader):
         self._alias_count = 0
         self._node_count = 0
 
-    def compose_node(self, parent: Node | None, index: int | None) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             self._alias_count += 1
             if self._alias_count > MAX_ALIASES:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise ConstructorError(
                     None, None, f"more than {MAX_ALIASES} aliases (alias expansion is capped)", mark
                 )
         self._node_count += 1
         if self._node_count > MAX_NODES:
-            raise ConstructorError(None, None, "document too large", self.peek_event().start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise ConstructorError(None, None, "document too large", mark)
+        return super().compose_node(parent, index)
 
 
 # Replace the implicit resolvers so that only our narrow boolean pattern resolves to bool.
@@ -107,6 +109,13 @@ def _build(node: Node, path: PathKey, positions: Positions, depth: int = 0) -> A
             None, None, f"document expands to more than {MAX_NODES} values", node.start_mark
         )
     positions.spots[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, MappingNode | SequenceNode) and node.tag not in _PLAIN_TAGS:
+        raise ConstructorError(
+            None,
+            None,
+            f"tag '{node.tag}' is not allowed in a plan (plain YAML only)",
+            node.start_mark,
+        )
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
         loader = _PlanLoader("")
@@ -132,9 +141,7 @@ def _build(node: Node, path: PathKey, positions: Positions, depth: int = 0) -> A
             result[key] = _build(value_node, (*path, key), positions, depth + 1)
         return result
     if isinstance(node, SequenceNode):
-        return [
-            _build(item, (*path, i), positions, depth + 1) for i, item in enumerate(node.value)
-        ]
+        return [_build(item, (*path, i), positions, depth + 1) for i, item in enumerate(node.value)]
     loader = _PlanLoader("")
     return loader.construct_object(node, deep=True)
 
@@ -157,8 +164,9 @@ def load_yaml(text: str | bytes, source: str) -> tuple[Any, Positions]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise DefinitionError.single(source, 1, 1, f"a plan may be at most {MAX_BYTES} bytes")
     positions = Positions(source)
-    loader = _PlanLoader(text)
+    loader: _PlanLoader | None = None
     try:
+        loader = _PlanLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise DefinitionError.single(source, 1, 1, "the file is empty")
@@ -173,5 +181,6 @@ def load_yaml(text: str | bytes, source: str) -> tuple[Any, Positions]:
     except RecursionError:
         raise DefinitionError.single(source, 1, 1, "YAML nesting is too deep") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return value, positions

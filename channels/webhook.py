@@ -1,0 +1,151 @@
+"""The webhook channel (kind "webhook"): a signed JSON POST per message, for other systems.
+
+Owns the request format and its signature, and `verify_signature` for receivers. The body is the
+message as JSON; `X-Driftplan-Signature: sha256=<hex>` is an HMAC-SHA256, keyed with the channel's
+secret, of `"<X-Driftplan-Timestamp>.<raw body>"` — binding the timestamp stops replays of old
+bodies, and `Idempotency-Key: <message_id>` lets receivers drop the retries of at-least-once
+delivery.
+
+Result rules: 2xx sent; 408, 425, 429 and 5xx temporary; any other status (redirects are not
+followed: a moved endpoint is a configuration change, not something to guess) permanent. These go
+in the report because the receiver answered. When it cannot be reached at all (connect error,
+timeout), the whole delivery raises `TemporaryDeliveryError`. No url or no secret: file outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from channels.file_outbox import FileOutbox, message_payload, outbox_status
+from engine.errors import ConfigurationError, TemporaryDeliveryError
+from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
+
+__all__ = ["WebhookChannel", "sign", "verify_signature"]
+
+log = logging.getLogger(__name__)
+
+REQUIRED_SETTINGS = ("url", "secret")
+_TEMPORARY_STATUSES = frozenset({408, 425, 429})
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The signature header value: `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    timestamp: int | str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float,
+    tolerance: float = 300,
+) -> bool:
+    """True when `signature` signs this body and `timestamp` is within `tolerance` s of `now`.
+
+    For receivers: pass the raw request body (before any JSON parsing) and the two headers.
+    """
+    try:
+        stamp = int(str(timestamp).strip())
+    except ValueError:
+        return False
+    if abs(now - stamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, stamp, body), signature.strip())
+
+
+def _public_target(url: str) -> str:
+    # Query strings and user info may carry tokens; reports are shown to operators.
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+def _missing(settings: Mapping[str, str]) -> list[str]:
+    return [name for name in REQUIRED_SETTINGS if not settings.get(name, "").strip()]
+
+
+class WebhookChannel:
+    """POSTs each message as signed JSON to the configured URL."""
+
+    kind = "webhook"
+
+    def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._outbox: FileOutbox | None = None
+        missing = _missing(settings)
+        if missing:
+            log.warning(
+                "webhook channel has no %s: delivering to the file outbox", ", ".join(missing)
+            )
+            self._outbox = FileOutbox(settings, data_dir=data_dir)
+            return
+        self._url = settings["url"].strip()
+        if urlsplit(self._url).scheme not in ("http", "https") or not urlsplit(self._url).hostname:
+            raise ConfigurationError(
+                f"Webhook setting 'url' must be an http(s) URL, got {_public_target(self._url)!r}."
+            )
+        self._secret = settings["secret"]
+        try:
+            timeout = float(settings.get("timeout", "") or "10")
+        except ValueError as exc:
+            raise ConfigurationError(f"Webhook setting 'timeout' is not a number: {exc}") from exc
+        # One client per channel: keeps connections alive between messages; never follows redirects.
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+
+    @staticmethod
+    def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
+        """Live with url and secret configured; else the file outbox and what is missing."""
+        missing = _missing(settings)
+        if missing:
+            return outbox_status(settings, data_dir, missing)
+        return ChannelStatus(live=True, target=_public_target(settings["url"].strip()))
+
+    def deliver(self, message: OutgoingMessage) -> DeliveryReport:
+        """POST the message; see the module docstring for how responses map to results."""
+        payload = message_payload(message)
+        if self._outbox is not None:
+            return self._outbox.write_json(message, payload)
+        assert self._client is not None
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        raw = body.encode("utf-8")
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Driftplan-Timestamp": str(timestamp),
+            "X-Driftplan-Signature": sign(self._secret, timestamp, raw),
+            "Idempotency-Key": message.message_id,
+            "User-Agent": "driftplan-webhook/1",
+        }
+        target = _public_target(self._url)
+        try:
+            with self._lock:
+                response = self._client.post(self._url, content=raw, headers=headers)
+        except httpx.TransportError as exc:
+            # Connect errors, timeouts, protocol errors: the receiver never answered.
+            raise TemporaryDeliveryError(f"Webhook {target} unreachable: {exc!r}") from exc
+        code = response.status_code
+        detail = f"HTTP {code} {response.reason_phrase}".strip()
+        if 200 <= code < 300:
+            status = "sent"
+        elif code in _TEMPORARY_STATUSES or 500 <= code < 600:
+            status = "temporary"
+        else:
+            status = "permanent"
+        return DeliveryReport(results=[RecipientResult(target, status, detail)], target=target)
+
+    def close(self) -> None:
+        """Close the HTTP client's pooled connections."""
+        if self._client is not None:
+            self._client.close()

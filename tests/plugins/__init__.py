@@ -1,0 +1,1 @@
+"""Test-only channel plugins, registered through a fake distribution by the registry tests."""
