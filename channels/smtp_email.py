@@ -209,6 +209,8 @@ class EmailChannel:
     """Plain e-mail to the recipients of a contact list (kind "email")."""
 
     kind = "email"
+    # Addressed to people: with nobody to address there is nothing to deliver (see dispatch).
+    needs_recipients = True
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
         self.settings = dict(settings)

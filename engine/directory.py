@@ -51,17 +51,12 @@ EMAIL_RE = re.compile(
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{3,30}$")
 PERSON_KEYS = ("id", "name", "email", "phone", "roles", "subregion")
 MEMBER_KEYS = ("address", "name", "organisation")
-CSV_COLUMNS = {
-    "email": "email",
-    "e-mail": "email",
-    "e-post": "email",
-    "epost": "email",
-    "name": "name",
-    "namn": "name",
-    "organisation": "organisation",
-    "organization": "organisation",
-    "org": "organisation",
+CSV_COLUMNS = {  # header spelling -> column; Swedish exports say e-post / namn
+    **dict.fromkeys(("email", "e-mail", "e-post", "epost"), "email"),
+    **dict.fromkeys(("name", "namn"), "name"),
+    **dict.fromkeys(("organisation", "organization", "org"), "organisation"),
 }
+YamlPath = tuple[str | int, ...]  # a place in the YAML data, for Positions.at
 
 
 @dataclass(frozen=True)
@@ -145,34 +140,23 @@ def _choices(values: Iterable[str]) -> str:
     return ", ".join(sorted(values)) or "(none)"
 
 
+@dataclass
 class _Parser:
     """Walks the YAML data, collecting every problem with its line."""
 
-    def __init__(
-        self,
-        positions: Positions,
-        base: Path | None,
-        roles: Collection[str] | None,
-        subregions: Collection[str] | None,
-        scoped_roles: Collection[str],
-    ) -> None:
-        self.positions = positions
-        self.base = base
-        self.roles = roles
-        self.subregions = subregions
-        self.scoped_roles = scoped_roles
-        self.problems: list[str] = []
+    positions: Positions
+    base: Path | None
+    roles: Collection[str] | None
+    subregions: Collection[str] | None
+    scoped_roles: Collection[str]
+    problems: list[str] = field(default_factory=list)
 
-    def problem(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+    def problem(self, path: YamlPath, message: str, *, key: bool = False) -> None:
         line, _ = self.positions.at(path, key=key)
         self.problems.append(f"{self.positions.source}:{line}: {message}")
 
     def unknown_keys(
-        self,
-        item: Mapping[str, Any],
-        path: tuple[str | int, ...],
-        allowed: Collection[str],
-        what: str,
+        self, item: Mapping[str, Any], path: YamlPath, allowed: Collection[str], what: str
     ) -> None:
         for key in item:
             if key not in allowed:
@@ -186,10 +170,10 @@ class _Parser:
         self,
         item: Mapping[str, Any],
         key: str,
-        path: tuple[str | int, ...],
+        path: YamlPath,
         what: str,
         *,
-        required: bool,
+        required: bool = False,
     ) -> str:
         value = item.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -202,7 +186,7 @@ class _Parser:
             return ""
         return value.strip()
 
-    def email(self, value: str, path: tuple[str | int, ...], what: str) -> bool:
+    def email(self, value: str, path: YamlPath, what: str) -> bool:
         if value and not (len(value) <= 254 and EMAIL_RE.match(value)):
             self.problem(path, f"invalid e-mail address {value!r} of {what}")
             return False
@@ -216,7 +200,7 @@ class _Parser:
             self.problem(("people",), "people must be a list of persons")
             return people
         for index, item in enumerate(raw):
-            path: tuple[str | int, ...] = ("people", index)
+            path: YamlPath = ("people", index)
             if not isinstance(item, dict):
                 self.problem(path, "each person must be a mapping with id, name and email")
                 continue
@@ -241,10 +225,9 @@ class _Parser:
             people[person.id] = person
         return people
 
-    def person(
-        self, item: Mapping[str, Any], path: tuple[str | int, ...], index: int
-    ) -> Person | None:
-        before = len(self.problems)
+    def person(self, item: Mapping[str, Any], path: YamlPath, index: int) -> Person | None:
+        """The person, even if some of its values are wrong (those are reported), so that
+        list members naming it do not add misleading "unknown person" errors."""
         self.unknown_keys(item, path, PERSON_KEYS, f"person #{index + 1}")
         pid = self.text(item, "id", path, f"person #{index + 1}", required=True)
         if pid and not ID_RE.match(pid):
@@ -253,11 +236,11 @@ class _Parser:
         name = self.text(item, "name", path, what, required=True)
         email = self.text(item, "email", path, what, required=True)
         self.email(email, (*path, "email"), what)
-        phone = self.text(item, "phone", path, what, required=False)
+        phone = self.text(item, "phone", path, what)
         if phone and not PHONE_RE.match(phone):
             self.problem((*path, "phone"), f"invalid phone number {phone!r} of {what}")
         roles = self.person_roles(item.get("roles"), (*path, "roles"), what)
-        subregion = self.text(item, "subregion", path, what, required=False) or None
+        subregion = self.text(item, "subregion", path, what) or None
         if subregion and self.subregions is not None and subregion not in self.subregions:
             self.problem(
                 (*path, "subregion"),
@@ -269,11 +252,9 @@ class _Parser:
                 self.problem(
                     path, f"{what} has role '{role}', which is per sub-region, but no subregion"
                 )
-        if len(self.problems) > before:
-            return None
-        return Person(pid, name, email, phone, tuple(roles), subregion)
+        return Person(pid, name, email, phone, tuple(roles), subregion) if pid else None
 
-    def person_roles(self, raw: Any, path: tuple[str | int, ...], what: str) -> list[str]:
+    def person_roles(self, raw: Any, path: YamlPath, what: str) -> list[str]:
         if raw is None:
             return []
         items = [raw] if isinstance(raw, str) else raw
@@ -296,7 +277,7 @@ class _Parser:
             )
             return lists
         for name, body in raw.items():
-            path: tuple[str | int, ...] = ("lists", name)
+            path: YamlPath = ("lists", name)
             if not re.match(NAME_RE, name):
                 self.problem(
                     path, f"list name '{name}' must be lowercase letters, digits and _", key=True
@@ -318,7 +299,7 @@ class _Parser:
     def yaml_members(
         self,
         raw: list[Any],
-        path: tuple[str | int, ...],
+        path: YamlPath,
         list_name: str,
         people: Mapping[str, Person],
     ) -> Iterator[Member]:
@@ -342,14 +323,12 @@ class _Parser:
             if self.email(address, (*where, "address"), what):
                 yield Member(
                     address,
-                    self.text(item, "name", where, what, required=False),
+                    self.text(item, "name", where, what),
                     None,
-                    self.text(item, "organisation", where, what, required=False),
+                    self.text(item, "organisation", where, what),
                 )
 
-    def csv_members(
-        self, raw: Any, path: tuple[str | int, ...], list_name: str
-    ) -> Iterator[Member]:
+    def csv_members(self, raw: Any, path: YamlPath, list_name: str) -> Iterator[Member]:
         if not isinstance(raw, str) or not raw.strip():
             self.problem(path, f"csv of list '{list_name}' must be a file path")
             return

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.directory import parse_directory
 from engine.errors import DirectoryError
+from engine.ports import Recipient
+from engine.store.records import Person as StoredPerson
 
 if TYPE_CHECKING:
     from engine.bootstrap import App
@@ -44,12 +46,18 @@ def import_directory(application: App, file: Path) -> dict[str, int]:
         text, str(file), base=file.parent, roles=roles or None,
         subregions=subregions or None, scoped_roles=scoped,
     )
+    people = [
+        StoredPerson(id=p.id, name=p.name, email=p.email, phone=p.phone, roles=list(p.roles),
+                     subregion=p.subregion)
+        for p in directory.people.values()
+    ]
+    lists = {
+        name: [Recipient(address=m.address, name=m.name, person_id=m.person_id)
+               for m in lst.members]
+        for name, lst in directory.lists.items()
+    }
     with application.database.unit_of_work() as uow:
-        uow.directory.replace(list(directory.people.values()), {
-            name: [{"address": m.address, "name": m.name, "person_id": m.person_id}
-                   for m in lst.members]
-            for name, lst in directory.lists.items()
-        })
+        uow.directory.replace(people, lists)
         uow.commit()
     return {"people": len(directory.people), "lists": len(directory.lists)}
 
@@ -57,9 +65,13 @@ def import_directory(application: App, file: Path) -> dict[str, int]:
 def directory_snapshot(application: App) -> dict[str, Any]:
     with application.database.unit_of_work() as uow:
         people = [
-            {"id": p.id, "name": p.name, "email": p.email, "phone": getattr(p, "phone", ""),
+            {"id": p.id, "name": p.name, "email": p.email, "phone": p.phone,
              "roles": list(p.roles), "subregion": p.subregion}
             for p in uow.directory.people()
         ]
-        lists = {name: list(uow.directory.list_members(name)) for name in uow.directory.lists()}
+        lists = {
+            name: [{"address": m.address, "name": m.name, "person_id": m.person_id}
+                   for m in members]
+            for name, members in uow.directory.lists().items()
+        }
     return {"people": people, "lists": lists}

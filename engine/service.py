@@ -58,12 +58,13 @@ class Service:
     # ------------------------------------------------------------------ helpers
     def actor(self, uow: Any, person_id: str) -> Actor:
         """The directory person acting, or NotFound with the fix."""
-        person = uow.directory.person(person_id)
-        if person is None:
+        try:
+            person = uow.directory.person(person_id)
+        except NotFound:
             raise NotFound(
                 f"No person '{person_id}' in the directory. Import the directory with "
                 "`driftplan directory import FILE` or check the id with `driftplan directory show`."
-            )
+            ) from None
         return Actor(person.id, frozenset(person.roles), person.subregion, person.name)
 
     def definition_of(self, uow: Any, incident: Incident) -> Definition:
@@ -76,11 +77,16 @@ class Service:
             PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion)
             for p in uow.directory.people()
         ]
-        lists = {name: uow.directory.list_members(name) for name in uow.directory.lists()}
+        lists = {
+            name: [{"address": m.address, "name": m.name, "person_id": m.person_id}
+                   for m in members]
+            for name, members in uow.directory.lists().items()
+        }
         audiences = [n for n, a in evaluator.workflow.audiences.items() if a.subscribers]
         subscribers = {
             audience: [
-                {"address": s.email, "name": s.name, "subscriber_id": s.id}
+                {"address": s.email, "name": s.name, "subscriber_id": s.id,
+                 "unsubscribe_token": s.token}
                 for s in uow.subscribers.list(audience, "confirmed")
             ]
             for audience in audiences
@@ -116,31 +122,38 @@ class Service:
         exercise: bool = False, trigger: str | None = None,
     ) -> CommandResult:
         """Create an incident through the plan's initial transition."""
+        with self.db.unit_of_work() as uow:
+            result = self._declare_in(uow, actor_id, values, workflow, exercise, trigger)
+            uow.commit()
+        return result
+
+    def _declare_in(
+        self, uow: Any, actor_id: str, values: Mapping[str, Any], workflow: str | None,
+        exercise: bool, trigger: str | None,
+    ) -> CommandResult:
         definition = self.plans.current(workflow)
         evaluator = evaluator_for(definition)
         initial = [t.trigger for t in definition.workflow.transitions if t.initial]
         name = trigger or initial[0]
         now = self.clock.now()
-        with self.db.unit_of_work() as uow:
-            actor = self.actor(uow, actor_id)
-            changes = parse_payload(definition.workflow, values, now=now)
-            outcome = evaluator.evaluate(state=None, data={}, flags=(), trigger=name,
-                                         actor=actor, changes=changes, now=now)
-            uow.definitions.save(definition.name, definition.version, definition.sha256,
-                                 dict(definition.snapshot))
-            incident = Incident(
-                id=self._new_id(now), workflow=definition.name,
-                workflow_version=definition.version, definition_sha256=definition.sha256,
-                state=outcome.dest, state_epoch=1, row_version=1, data=dict(outcome.data),
-                flags=sorted(outcome.flags), fired_rules=[], created_at=now, updated_at=now,
-                created_by=actor.id, exercise=exercise,
-            )
-            uow.incidents.add(incident)
-            count = self._record(uow, definition, evaluator, incident, outcome, actor, now,
-                                 kind="declare")
-            count += self._run_rules(uow, definition, evaluator, incident, now)
-            uow.incidents.update(incident)
-            uow.commit()
+        actor = self.actor(uow, actor_id)
+        changes = parse_payload(definition.workflow, values, now=now)
+        outcome = evaluator.evaluate(state=None, data={}, flags=(), trigger=name,
+                                     actor=actor, changes=changes, now=now)
+        uow.definitions.save(definition.name, definition.version, definition.sha256,
+                             dict(definition.snapshot))
+        incident = Incident(
+            id=self._new_id(now), workflow=definition.name,
+            workflow_version=definition.version, definition_sha256=definition.sha256,
+            state=outcome.dest, state_epoch=1, row_version=1, data=dict(outcome.data),
+            flags=sorted(outcome.flags), fired_rules=[], created_at=now, updated_at=now,
+            created_by=actor.id, exercise=exercise,
+        )
+        uow.incidents.add(incident)
+        count = self._record(uow, definition, evaluator, incident, outcome, actor, now,
+                             kind="declare")
+        count += self._run_rules(uow, definition, evaluator, incident, now)
+        uow.incidents.update(incident)
         return CommandResult("done", incident.state, incident.id, messages=count)
 
     def fire(
@@ -157,28 +170,60 @@ class Service:
     def _fire(
         self, incident_id: str, trigger: str, actor_id: str, values: Mapping[str, Any]
     ) -> CommandResult:
-        now = self.clock.now()
         with self.db.unit_of_work() as uow:
-            incident = uow.incidents.get(incident_id)
-            actor = self.actor(uow, actor_id)
-            definition = self.definition_of(uow, incident)
-            evaluator = evaluator_for(definition)
-            changes = parse_payload(definition.workflow, values, now=now)
-            outcome = evaluator.evaluate(
-                state=incident.state, data=incident.data, flags=incident.flags,
-                trigger=trigger, actor=actor, changes=changes, now=now,
-            )
-            if outcome.pending is not None:
-                approval_id = self.gates.request(uow, definition, evaluator, incident, outcome,
-                                                 actor, now)
-                uow.incidents.update(incident)
-                uow.commit()
-                return CommandResult("pending_approval", incident.state, incident.id,
-                                     approval_id=approval_id)
-            count = self.apply(uow, definition, evaluator, incident, outcome, actor, now)
-            uow.incidents.update(incident)
+            result = self._fire_in(uow, incident_id, trigger, actor_id, values)
             uow.commit()
+        return result
+
+    def _fire_in(
+        self, uow: Any, incident_id: str, trigger: str, actor_id: str, values: Mapping[str, Any]
+    ) -> CommandResult:
+        now = self.clock.now()
+        incident = uow.incidents.get(incident_id)
+        actor = self.actor(uow, actor_id)
+        definition = self.definition_of(uow, incident)
+        evaluator = evaluator_for(definition)
+        changes = parse_payload(definition.workflow, values, now=now)
+        outcome = evaluator.evaluate(
+            state=incident.state, data=incident.data, flags=incident.flags,
+            trigger=trigger, actor=actor, changes=changes, now=now,
+        )
+        if outcome.pending is not None:
+            approval_id = self.gates.request(uow, definition, evaluator, incident, outcome,
+                                             actor, now)
+            uow.incidents.update(incident)
+            return CommandResult("pending_approval", incident.state, incident.id,
+                                 approval_id=approval_id)
+        count = self.apply(uow, definition, evaluator, incident, outcome, actor, now)
+        uow.incidents.update(incident)
         return CommandResult("done", incident.state, incident.id, messages=count)
+
+    def preview(
+        self, *, actor_id: str, values: Mapping[str, Any], incident_id: str | None = None,
+        trigger: str | None = None, workflow: str | None = None,
+    ) -> dict[str, Any]:
+        """Every message a command would send, and its result; nothing is committed or sent.
+
+        The command runs for real inside a transaction that is rolled back, so the preview
+        cannot drift from what firing does.
+        """
+        with self.db.unit_of_work() as uow:
+            before = {m.id for m in uow.messages.list(incident_id)} if incident_id else set()
+            if incident_id is None:
+                result = self._declare_in(uow, actor_id, values, workflow, False, trigger)
+            else:
+                result = self._fire_in(uow, incident_id, trigger or "", actor_id, values)
+            messages = [m for m in uow.messages.list(result.incident_id) if m.id not in before]
+            uow.rollback()
+        return {
+            "result": result.result,
+            "state": result.state,
+            "messages": [
+                {"channel": m.channel, "kind": m.kind, "audience": m.audience,
+                 "recipients": len(m.recipients), "subject": m.subject, "body": m.body_text}
+                for m in messages
+            ],
+        }
 
     def apply(
         self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,

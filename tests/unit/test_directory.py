@@ -294,3 +294,15 @@ def test_unknown_list_names_the_known_lists(workflow: Workflow) -> None:
     directory = parse("lists:\n  support_it: []\n", workflow)
     with pytest.raises(NotFound, match="Lists: support_it"):
         directory.recipients_for(Audience(title={"sv": "X"}, lists=["suport_it"]))
+
+
+def test_a_flawed_person_does_not_cause_follow_on_errors(workflow: Workflow) -> None:
+    """A list naming a person whose phone is wrong reports the phone, not an unknown person."""
+    text = (
+        P
+        + '  - {id: bo, name: Bo Ek, email: bo@example.se, phone: "ring mig"}\n'
+        + "lists:\n  x:\n    - person: bo\n"
+    )
+    with pytest.raises(DirectoryError) as caught:
+        parse(text, workflow)
+    assert str(caught.value) == "dir.yaml:2: invalid phone number 'ring mig' of person 'bo'"

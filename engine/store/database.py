@@ -1,0 +1,170 @@
+"""The connection to the database: engine creation, SQLite tuning and schema migration.
+
+`Database` owns one SQLAlchemy engine for one URL (SQLite file or PostgreSQL via psycopg 3) and
+hands out units of work. It also owns bringing the schema to Alembic's head, safely even when
+several processes start at once on a fresh database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from engine.store.audit import audit_key, json_default
+from engine.store.unit_of_work import UnitOfWork
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# How long a SQLite writer waits for another writer before giving up (the busy handler).
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+
+# Any fixed 64-bit number; every driftplan process migrating the same database must agree on it.
+_PG_MIGRATION_LOCK = 0x64726966_74706C6E  # "driftpln"
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where the database's schema is, compared with the newest migration this code knows."""
+
+    current: str | None  # None: a fresh, empty database
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+class Database:
+    """One database, by URL; `unit_of_work()` opens a transaction on it.
+
+    `audit_key` signs the event chain (see `engine.store.audit`); without it, appending events
+    raises ConfigurationError, while everything else works.
+    """
+
+    def __init__(self, url: str, *, audit_key: bytes | None = None) -> None:
+        self.url = url
+        self.audit_key = audit_key
+        self.engine = _create_engine(url)
+
+    @classmethod
+    def for_data_dir(
+        cls,
+        data_dir: str | os.PathLike[str],
+        *,
+        environ: dict[str, str] | None = None,
+    ) -> Database:
+        """The default SQLite database `<data_dir>/driftplan.db`, with the data dir's audit key."""
+        directory = Path(data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        key = audit_key(directory, dict(os.environ) if environ is None else environ)
+        return cls(f"sqlite:///{directory / 'driftplan.db'}", audit_key=key)
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A transaction with repositories; use as `with db.unit_of_work() as uow: ...`.
+
+        `read_only=True` lets SQLite readers run beside a writer (plain BEGIN instead of
+        BEGIN IMMEDIATE); such a unit of work must not write.
+        """
+        return UnitOfWork(self.engine, audit_key=self.audit_key, read_only=read_only)
+
+    def schema_status(self) -> SchemaStatus:
+        """The current revision of the database and the head revision of the code."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        if head is None:  # pragma: no cover - the package always ships migrations
+            raise RuntimeError(f"no Alembic migrations found in {MIGRATIONS}")
+        with self.engine.connect().execution_options(driftplan_read_only=True) as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return SchemaStatus(current=current, head=head)
+
+    def migrate(self) -> bool:
+        """Bring the schema to head if it is not there; True when a migration ran.
+
+        Cheap when up to date (one read), so every command can start with it. Concurrent
+        callers serialize: SQLite through BEGIN IMMEDIATE, PostgreSQL through an advisory lock
+        held for the migration transaction; the loser then finds the schema at head.
+        """
+        if self.schema_status().up_to_date:
+            return False
+        config = _alembic_config()
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key()})
+            before = MigrationContext.configure(conn).get_current_revision()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+        return before != after
+
+    def dispose(self) -> None:
+        """Close pooled connections (call before the process or test ends)."""
+        self.engine.dispose()
+
+
+def _lock_key() -> int:
+    # pg_advisory_xact_lock takes a signed bigint.
+    return _PG_MIGRATION_LOCK - (1 << 64) if _PG_MIGRATION_LOCK >= 1 << 63 else _PG_MIGRATION_LOCK
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _to_json(value: object) -> str:
+    # Datetimes inside JSON columns (a meeting's start, say) are stored as ISO 8601 text, the
+    # same spelling the audit hash uses; they come back as strings.
+    return json.dumps(value, ensure_ascii=False, default=json_default)
+
+
+def _create_engine(url: str) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # pool_pre_ping: a long-running server must survive PostgreSQL restarts.
+        return sa.create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
+    engine = sa.create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        json_serializer=_to_json,
+    )
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling issues a deferred BEGIN lazily; a deferred
+    # transaction that reads and then writes fails with "database is locked" when another
+    # writer got in between, and the busy timeout cannot help. We take control of BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock that a sibling process may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    # Writers take the write lock up front, so that concurrent writers queue on the busy
+    # timeout instead of failing at their first write.
+    if conn.get_execution_options().get("driftplan_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

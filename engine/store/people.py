@@ -1,0 +1,205 @@
+"""Repositories for who is told: the people directory, contact lists, subscribers; plus `meta`.
+
+The directory is imported whole (`replace`), so the table always mirrors one directory file.
+Subscribers opt in twice (pending -> confirmed) and can leave with their token. `meta` keeps
+small named values such as secrets generated on first start.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from engine.errors import NotFound
+from engine.ports import Recipient
+from engine.store import tables as t
+from engine.store.records import (
+    SUBSCRIBER_CONFIRMED,
+    SUBSCRIBER_PENDING,
+    SUBSCRIBER_UNSUBSCRIBED,
+    Person,
+    Subscriber,
+)
+from engine.store.repositories import Repository, aware, row_fields, values_of
+
+_PERSON_FIELDS = tuple(f.name for f in fields(Person))
+_SUBSCRIBER_FIELDS = tuple(f.name for f in fields(Subscriber))
+
+
+def _member(recipient: Recipient) -> dict[str, str | None]:
+    return {"address": recipient.address, "name": recipient.name, "person_id": recipient.person_id}
+
+
+def _recipient(member: Mapping[str, str | None]) -> Recipient:
+    return Recipient(
+        address=member["address"] or "",
+        name=member.get("name") or "",
+        person_id=member.get("person_id"),
+    )
+
+
+class DirectoryRepository(Repository):
+    """People with roles and sub-regions, and named contact lists."""
+
+    def replace(self, people: Iterable[Person], lists: Mapping[str, Iterable[Recipient]]) -> None:
+        """Make the directory exactly `people` and `lists` (a whole-directory import)."""
+        self._uow.execute(sa.delete(t.contact_lists))
+        self._uow.execute(sa.delete(t.people))
+        rows = [values_of(person, _PERSON_FIELDS) for person in people]
+        if rows:
+            self._uow.execute(sa.insert(t.people), rows)  # type: ignore[arg-type]
+        list_rows = [
+            {"name": name, "members": [_member(m) for m in members]}
+            for name, members in lists.items()
+        ]
+        if list_rows:
+            self._uow.execute(sa.insert(t.contact_lists), list_rows)  # type: ignore[arg-type]
+
+    def people(self) -> builtins.list[Person]:
+        """Everyone, by id."""
+        query = sa.select(t.people).order_by(t.people.c.id)
+        return [
+            Person(**row_fields(r, _PERSON_FIELDS)) for r in self._uow.execute(query).mappings()
+        ]
+
+    def person(self, person_id: str) -> Person:
+        """One person, or NotFound."""
+        query = sa.select(t.people).where(t.people.c.id == person_id)
+        row = self._uow.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"Person '{person_id}' does not exist in the directory.")
+        return Person(**row_fields(row, _PERSON_FIELDS))
+
+    def lists(self) -> dict[str, builtins.list[Recipient]]:
+        """Every contact list with its members, by list name."""
+        query = sa.select(t.contact_lists).order_by(t.contact_lists.c.name)
+        return {row.name: [_recipient(m) for m in row.members] for row in self._uow.execute(query)}
+
+    def list_members(self, name: str) -> builtins.list[Recipient]:
+        """The members of one contact list, or NotFound naming the lists that exist."""
+        query = sa.select(t.contact_lists.c.members).where(t.contact_lists.c.name == name)
+        members = self._uow.execute(query).scalar_one_or_none()
+        if members is None:
+            known = ", ".join(self.lists()) or "(none)"
+            raise NotFound(f"Contact list '{name}' does not exist. Known lists: {known}.")
+        return [_recipient(m) for m in members]
+
+
+class SubscriberRepository(Repository):
+    """Newsletter subscribers per audience; e-mail addresses are compared case-insensitively."""
+
+    def _one(self, condition: sa.ColumnElement[bool], missing: str) -> Subscriber:
+        row = self._uow.execute(sa.select(t.subscribers).where(condition)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(missing)
+        return Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS))
+
+    def add(self, subscriber: Subscriber) -> Subscriber:
+        """Subscribe; returns the stored record.
+
+        Subscribing an address that is already pending or confirmed changes nothing (and
+        returns the existing record, whose token the caller must use); an address that had
+        unsubscribed starts over as pending with the new token.
+        """
+        subscriber.email = subscriber.email.strip().lower()
+        same = sa.and_(
+            t.subscribers.c.audience == subscriber.audience,
+            t.subscribers.c.email == subscriber.email,
+        )
+        query = sa.select(t.subscribers).where(same)
+        row = self._uow.execute(query).mappings().one_or_none()
+        if row is None:
+            self._insert_unique(
+                sa.insert(t.subscribers).values(values_of(subscriber, _SUBSCRIBER_FIELDS)),
+                f"{subscriber.email} is being subscribed to {subscriber.audience} right now.",
+            )
+            return subscriber
+        existing = Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS))
+        if existing.status != SUBSCRIBER_UNSUBSCRIBED:
+            return existing
+        values = {
+            "status": SUBSCRIBER_PENDING,
+            "token": subscriber.token,
+            "name": subscriber.name,
+            "created_at": subscriber.created_at,
+            "confirmed_at": None,
+        }
+        self._uow.execute(sa.update(t.subscribers).where(same).values(values))
+        return self._one(same, f"Subscriber {subscriber.email} does not exist.")
+
+    def get(self, subscriber_id: str) -> Subscriber:
+        """One subscriber by id, or NotFound."""
+        return self._one(
+            t.subscribers.c.id == subscriber_id, f"Subscriber '{subscriber_id}' does not exist."
+        )
+
+    def _set_status(self, token: str, values: dict[str, object]) -> Subscriber:
+        condition = t.subscribers.c.token == token
+        self._uow.execute(sa.update(t.subscribers).where(condition).values(values))
+        return self._one(condition, "This subscription link is not valid (unknown token).")
+
+    def confirm(self, token: str, now: datetime) -> Subscriber:
+        """Confirm the subscription with this token (again: no change); NotFound if unknown."""
+        current = self._one(
+            t.subscribers.c.token == token, "This subscription link is not valid (unknown token)."
+        )
+        if current.status == SUBSCRIBER_CONFIRMED:
+            return current
+        return self._set_status(
+            token, {"status": SUBSCRIBER_CONFIRMED, "confirmed_at": aware(now, "now")}
+        )
+
+    def unsubscribe(self, token: str) -> Subscriber:
+        """End the subscription with this token; NotFound if unknown."""
+        return self._set_status(token, {"status": SUBSCRIBER_UNSUBSCRIBED})
+
+    def list(
+        self, audience: str | None = None, status: str | None = None
+    ) -> builtins.list[Subscriber]:
+        """Subscribers, optionally of one audience and/or with one status, by e-mail."""
+        query = sa.select(t.subscribers).order_by(t.subscribers.c.audience, t.subscribers.c.email)
+        if audience is not None:
+            query = query.where(t.subscribers.c.audience == audience)
+        if status is not None:
+            query = query.where(t.subscribers.c.status == status)
+        rows = self._uow.execute(query).mappings()
+        return [Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS)) for row in rows]
+
+
+class MetaRepository(Repository):
+    """Small named values of the installation (generated secrets, markers)."""
+
+    def get(self, key: str) -> str | None:
+        """The value, or None."""
+        query = sa.select(t.meta.c.value).where(t.meta.c.key == key)
+        value: str | None = self._uow.execute(query).scalar_one_or_none()
+        return value
+
+    def set(self, key: str, value: str) -> None:
+        """Store the value, replacing any earlier one."""
+        statement = sa.update(t.meta).where(t.meta.c.key == key).values(value=value)
+        if self._uow.execute(statement).rowcount == 0:
+            self._uow.execute(sa.insert(t.meta).values(key=key, value=value))
+
+    def setdefault(self, key: str, value: str) -> str:
+        """Store the value unless the key exists; returns the stored value either way.
+
+        Meant for secrets generated on first start: of two processes racing, both end up
+        using the value of whichever committed first.
+        """
+        current = self.get(key)
+        if current is not None:
+            return current
+        try:
+            with self._uow.savepoint():
+                self._uow.execute(sa.insert(t.meta).values(key=key, value=value))
+        except sa.exc.IntegrityError:
+            stored = self.get(key)
+            if stored is None:  # pragma: no cover - the conflicting row cannot vanish
+                raise
+            return stored
+        return value

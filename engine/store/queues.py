@@ -1,0 +1,191 @@
+"""Repositories for work that happens later: the message outbox and the timers table.
+
+The outbox is claimed by dispatchers with a lease (so a crashed dispatcher's messages are
+picked up again once the lease runs out), and timers fire by compare-and-set on `fired_at`
+(so that two wake-ups of the same timer act once). Both are the truth that APScheduler and the
+dispatcher loop only poll (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import fields
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from engine.errors import Conflict, NotFound
+from engine.model import DEAD, PENDING, RETRYING, Message, Timer
+from engine.store import tables as t
+from engine.store.repositories import Repository, aware, row_fields, values_of
+
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_TIMER_FIELDS = tuple(f.name for f in fields(Timer))
+
+_m = t.messages
+_t = t.timers
+
+
+def _message(row: sa.RowMapping) -> Message:
+    return Message(**row_fields(row, _MESSAGE_FIELDS))
+
+
+def _timer(row: sa.RowMapping) -> Timer:
+    return Timer(**row_fields(row, _TIMER_FIELDS))
+
+
+class MessageRepository(Repository):
+    """The outbox: one row per channel delivery, claimed by dispatchers under a lease."""
+
+    def add(self, message: Message) -> None:
+        """Queue a message (committed with the command that caused it)."""
+        values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+        self._insert_unique(sa.insert(_m).values(values), f"Message '{message.id}' already exists.")
+
+    def get(self, message_id: str) -> Message:
+        """The message, or NotFound."""
+        row = self._uow.execute(sa.select(_m).where(_m.c.id == message_id)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"Message '{message_id}' does not exist.")
+        return _message(row)
+
+    def list(self, incident_id: str) -> builtins.list[Message]:
+        """The incident's messages, oldest first."""
+        query = (
+            sa.select(_m).where(_m.c.incident_id == incident_id).order_by(_m.c.created_at, _m.c.id)
+        )
+        return [_message(row) for row in self._uow.execute(query).mappings()]
+
+    def list_dead(self) -> builtins.list[Message]:
+        """Dead letters: messages that will never be delivered, for operators to see."""
+        query = sa.select(_m).where(_m.c.status == DEAD).order_by(_m.c.created_at, _m.c.id)
+        return [_message(row) for row in self._uow.execute(query).mappings()]
+
+    def claim_due(
+        self, now: datetime, owner: str, lease_seconds: float, limit: int = 10
+    ) -> builtins.list[Message]:
+        """Lease up to `limit` due messages to `owner` until now + lease_seconds.
+
+        Commit right after claiming and deliver outside the transaction; `update(message,
+        owner=...)` then records the outcome and releases the lease. Two claimers never get
+        the same message: PostgreSQL skips rows another claimer has locked, SQLite's
+        BEGIN IMMEDIATE lets only one claimer in at a time.
+        """
+        now = aware(now, "now")
+        claimable = sa.and_(
+            _m.c.status.in_((PENDING, RETRYING)),
+            sa.or_(_m.c.next_attempt_at.is_(None), _m.c.next_attempt_at <= now),
+            sa.or_(_m.c.lease_until.is_(None), _m.c.lease_until <= now),
+        )
+        query = sa.select(_m.c.id).where(claimable).order_by(_m.c.created_at, _m.c.id).limit(limit)
+        if self._uow.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = builtins.list(self._uow.execute(query).scalars())
+        if not ids:
+            return []
+        until = now + timedelta(seconds=lease_seconds)
+        self._uow.execute(
+            sa.update(_m)
+            .where(_m.c.id.in_(ids), claimable)
+            .values(lease_owner=owner, lease_until=until)
+        )
+        query = (
+            sa.select(_m)
+            .where(_m.c.id.in_(ids), _m.c.lease_owner == owner, _m.c.lease_until == until)
+            .order_by(_m.c.created_at, _m.c.id)
+        )
+        return [_message(row) for row in self._uow.execute(query).mappings()]
+
+    def update(self, message: Message, *, owner: str | None = None) -> None:
+        """Save the message's delivery state and release its lease.
+
+        With `owner`, only while that dispatcher still holds the lease: a dispatcher that
+        stalled past its lease gets Conflict instead of overwriting its successor's result.
+        """
+        values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+        del values["id"]
+        condition = _m.c.id == message.id
+        if owner is not None:
+            condition = sa.and_(condition, _m.c.lease_owner == owner)
+        if self._uow.execute(sa.update(_m).where(condition).values(values)).rowcount:
+            return
+        self.get(message.id)  # raises NotFound when the message is gone
+        raise Conflict(
+            f"Message {message.id} is no longer leased to {owner}; another dispatcher took it over."
+        )
+
+
+class TimerRepository(Repository):
+    """Durable reminders and deadlines; firing is a compare-and-set on `fired_at`."""
+
+    def add(self, timer: Timer) -> None:
+        """Arm a timer; arming the same key, epoch and due time twice is a Conflict."""
+        self._insert_unique(
+            sa.insert(_t).values(values_of(timer, _TIMER_FIELDS)),
+            f"Timer '{timer.key}' of incident {timer.incident_id} is already armed for "
+            f"{timer.due_at.isoformat()} (state epoch {timer.state_epoch}).",
+        )
+
+    def get(self, timer_id: str) -> Timer:
+        """The timer, or NotFound."""
+        row = self._uow.execute(sa.select(_t).where(_t.c.id == timer_id)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"Timer '{timer_id}' does not exist.")
+        return _timer(row)
+
+    @staticmethod
+    def _open() -> sa.ColumnElement[bool]:
+        return sa.and_(_t.c.fired_at.is_(None), _t.c.cancelled_at.is_(None))
+
+    def list_open(self, incident_id: str | None = None) -> builtins.list[Timer]:
+        """Timers neither fired nor cancelled, soonest first."""
+        query = sa.select(_t).where(self._open()).order_by(_t.c.due_at, _t.c.id)
+        if incident_id is not None:
+            query = query.where(_t.c.incident_id == incident_id)
+        return [_timer(row) for row in self._uow.execute(query).mappings()]
+
+    def due(self, now: datetime) -> builtins.list[Timer]:
+        """Open timers whose due time has come, soonest first."""
+        query = (
+            sa.select(_t)
+            .where(self._open(), _t.c.due_at <= aware(now, "now"))
+            .order_by(_t.c.due_at, _t.c.id)
+        )
+        return [_timer(row) for row in self._uow.execute(query).mappings()]
+
+    def fire(self, timer_id: str, now: datetime) -> bool:
+        """Mark the timer fired; True only for the one caller that did so.
+
+        False when it was already fired or cancelled, or no longer exists; the caller then
+        does nothing. `late_by_seconds` records how late the wake-up came.
+        """
+        now = aware(now, "now")
+        query = sa.select(_t.c.due_at).where(_t.c.id == timer_id)
+        due_at = self._uow.execute(query).scalar_one_or_none()
+        if due_at is None:
+            return False
+        result = self._uow.execute(
+            sa.update(_t)
+            .where(_t.c.id == timer_id, self._open())
+            .values(fired_at=now, late_by_seconds=(now - due_at).total_seconds())
+        )
+        return result.rowcount == 1
+
+    def cancel(
+        self,
+        incident_id: str,
+        *,
+        now: datetime,
+        state_epoch: int | None = None,
+        key_prefix: str | None = None,
+    ) -> int:
+        """Cancel the incident's open timers (only of `state_epoch` / with keys starting with
+        `key_prefix`, when given); returns how many were cancelled."""
+        condition = sa.and_(_t.c.incident_id == incident_id, self._open())
+        if state_epoch is not None:
+            condition = sa.and_(condition, _t.c.state_epoch == state_epoch)
+        if key_prefix is not None:
+            # autoescape: a key containing % or _ must match literally, not as a pattern.
+            condition = sa.and_(condition, _t.c.key.startswith(key_prefix, autoescape=True))
+        statement = sa.update(_t).where(condition).values(cancelled_at=aware(now, "now"))
+        return self._uow.execute(statement).rowcount

@@ -1,0 +1,257 @@
+"""Repositories for the incident itself: definitions, incidents, the event log, approvals.
+
+Each maps one table to the dataclasses of `engine.model` and runs inside a `UnitOfWork`'s
+transaction. Incidents are updated optimistically (a row version), and the event log is
+appended as a hash chain whose head is kept on the incident row.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from engine.errors import ConfigurationError, Conflict, NotFound
+from engine.model import Approval, Event, Incident
+from engine.store import tables as t
+from engine.store.audit import canonical_json, event_hash
+
+if TYPE_CHECKING:
+    from engine.store.unit_of_work import UnitOfWork
+
+_INCIDENT_FIELDS = tuple(f.name for f in fields(Incident))
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+_APPROVAL_FIELDS = tuple(f.name for f in fields(Approval))
+
+
+def values_of(obj: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of a dataclass, shallow (no deep copy as `asdict` would make)."""
+    return {name: getattr(obj, name) for name in names}
+
+
+def row_fields(row: sa.RowMapping, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named columns of a row, ready to pass to a dataclass."""
+    return {name: row[name] for name in names}
+
+
+def aware(value: datetime, what: str) -> datetime:
+    """`value` in UTC; a naive datetime is a caller bug, refused before it is hashed or stored."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+class Repository:
+    """Shared plumbing: every repository runs in its unit of work's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def _insert_unique(self, statement: sa.Executable, conflict: str) -> None:
+        """Insert, turning a duplicate key into `Conflict` without dooming the transaction."""
+        try:
+            with self._uow.savepoint():
+                self._uow.execute(statement)
+        except sa.exc.IntegrityError as error:
+            raise Conflict(conflict) from error
+
+
+class DefinitionRepository(Repository):
+    """Plan snapshots by content hash; immutable once saved (DESIGN.md §2)."""
+
+    def save(self, name: str, version: str | int, sha256: str, snapshot: Mapping[str, Any]) -> None:
+        """Store a plan snapshot; saving the same sha256 again changes nothing."""
+        if self.get(sha256) is not None:
+            return
+        statement = sa.insert(t.definitions).values(
+            sha256=sha256,
+            name=name,
+            version=str(version),
+            snapshot=dict(snapshot),
+            created_at=datetime.now(UTC),
+        )
+        try:
+            with self._uow.savepoint():
+                self._uow.execute(statement)
+        except sa.exc.IntegrityError:
+            pass  # a concurrent command saved the same snapshot: same content, same key
+
+    def get(self, sha256: str) -> dict[str, Any] | None:
+        """The snapshot saved under `sha256`, or None."""
+        query = sa.select(t.definitions.c.snapshot).where(t.definitions.c.sha256 == sha256)
+        snapshot: dict[str, Any] | None = self._uow.execute(query).scalar_one_or_none()
+        return snapshot
+
+
+class IncidentRepository(Repository):
+    """Incidents, with an optimistic row-version check on every update."""
+
+    def add(self, incident: Incident) -> None:
+        """Insert a new incident (its event chain starts empty)."""
+        values = values_of(incident, _INCIDENT_FIELDS) | {
+            "last_event_seq": 0,
+            "last_event_hash": "",
+        }
+        self._insert_unique(
+            sa.insert(t.incidents).values(values), f"Incident '{incident.id}' already exists."
+        )
+
+    def get(self, incident_id: str) -> Incident:
+        """The incident, or NotFound."""
+        row = (
+            self._uow.execute(sa.select(t.incidents).where(t.incidents.c.id == incident_id))
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            raise NotFound(f"Incident '{incident_id}' does not exist.")
+        return Incident(**row_fields(row, _INCIDENT_FIELDS))
+
+    def list(self, include_closed: bool = False) -> builtins.list[Incident]:
+        """Incidents, newest first; open ones only unless `include_closed`."""
+        query = sa.select(t.incidents).order_by(t.incidents.c.created_at.desc(), t.incidents.c.id)
+        if not include_closed:
+            query = query.where(t.incidents.c.closed.is_(False))
+        rows = self._uow.execute(query).mappings()
+        return [Incident(**row_fields(row, _INCIDENT_FIELDS)) for row in rows]
+
+    def update(self, incident: Incident) -> None:
+        """Save the incident if nobody changed it since it was loaded, and bump its row version.
+
+        The check is in the UPDATE's WHERE clause, so it holds even between processes: on
+        PostgreSQL the second writer waits for the first and then matches no row.
+        """
+        expected = incident.row_version
+        values = values_of(incident, _INCIDENT_FIELDS)
+        del values["id"]
+        values["row_version"] = expected + 1
+        result = self._uow.execute(
+            sa.update(t.incidents)
+            .where(t.incidents.c.id == incident.id, t.incidents.c.row_version == expected)
+            .values(values)
+        )
+        if result.rowcount == 0:
+            query = sa.select(t.incidents.c.row_version).where(t.incidents.c.id == incident.id)
+            current = self._uow.execute(query).scalar_one_or_none()
+            if current is None:
+                raise NotFound(f"Incident '{incident.id}' does not exist.")
+            raise Conflict(
+                f"Incident {incident.id} was changed by someone else (version {current}); "
+                "reload and try again."
+            )
+        incident.row_version = expected + 1
+
+
+class EventRepository(Repository):
+    """The append-only, hash-chained log of each incident."""
+
+    def append(
+        self,
+        incident: Incident,
+        *,
+        actor: str,
+        kind: str,
+        at: datetime,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Append the next event of `incident`'s chain and move the chain's head to it."""
+        key = self._uow.audit_key
+        if key is None:
+            raise ConfigurationError(
+                "No audit key is configured, so events cannot be signed. Open the database "
+                "with Database.for_data_dir(...) or pass audit_key=... to Database."
+            )
+        # FOR UPDATE (a no-op on SQLite, where BEGIN IMMEDIATE already serializes writers):
+        # two concurrent appends must not both read the same head and claim the same seq.
+        head = (
+            self._uow.execute(
+                sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
+                .where(t.incidents.c.id == incident.id)
+                .with_for_update()
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if head is None:
+            raise NotFound(f"Incident '{incident.id}' does not exist.")
+        row: dict[str, Any] = {
+            "incident_id": incident.id,
+            "seq": head["last_event_seq"] + 1,
+            "at": aware(at, "Event time"),
+            "actor": actor,
+            "kind": kind,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            # Hash exactly what a reader will get back from the JSON column.
+            "data": json.loads(canonical_json(dict(data or {}))),
+            "prev_hash": head["last_event_hash"],
+        }
+        row["hash"] = event_hash(key, row)
+        self._uow.execute(sa.insert(t.events).values(row))
+        self._uow.execute(
+            sa.update(t.incidents)
+            .where(t.incidents.c.id == incident.id)
+            .values(last_event_seq=row["seq"], last_event_hash=row["hash"])
+        )
+        return Event(**row)
+
+    def list(self, incident_id: str) -> builtins.list[Event]:
+        """The incident's events in order."""
+        query = (
+            sa.select(t.events)
+            .where(t.events.c.incident_id == incident_id)
+            .order_by(t.events.c.seq)
+        )
+        return [
+            Event(**row_fields(row, _EVENT_FIELDS)) for row in self._uow.execute(query).mappings()
+        ]
+
+
+class ApprovalRepository(Repository):
+    """Requests to let a gated trigger through, and their decisions."""
+
+    def add(self, approval: Approval) -> None:
+        """Insert a new approval request."""
+        self._insert_unique(
+            sa.insert(t.approvals).values(values_of(approval, _APPROVAL_FIELDS)),
+            f"Approval '{approval.id}' already exists.",
+        )
+
+    def get(self, approval_id: str) -> Approval:
+        """The approval, or NotFound."""
+        query = sa.select(t.approvals).where(t.approvals.c.id == approval_id)
+        row = self._uow.execute(query).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"Approval '{approval_id}' does not exist.")
+        return Approval(**row_fields(row, _APPROVAL_FIELDS))
+
+    def update(self, approval: Approval) -> None:
+        """Save the approval's status, slots and decisions."""
+        values = values_of(approval, _APPROVAL_FIELDS)
+        del values["id"]
+        result = self._uow.execute(
+            sa.update(t.approvals).where(t.approvals.c.id == approval.id).values(values)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"Approval '{approval.id}' does not exist.")
+
+    def list(self, incident_id: str, status: str | None = None) -> builtins.list[Approval]:
+        """The incident's approvals, oldest first, optionally only those with `status`."""
+        query = (
+            sa.select(t.approvals)
+            .where(t.approvals.c.incident_id == incident_id)
+            .order_by(t.approvals.c.requested_at, t.approvals.c.id)
+        )
+        if status is not None:
+            query = query.where(t.approvals.c.status == status)
+        rows = self._uow.execute(query).mappings()
+        return [Approval(**row_fields(row, _APPROVAL_FIELDS)) for row in rows]
