@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from typing import Annotated, Any
 
@@ -29,6 +31,8 @@ from engine.cli import (
 )
 from engine.dispatch import Dispatcher, requeue
 from engine.model import Message
+from engine.scheduler import AlarmClock, LeaderLock
+from engine.timers import TimerRunner
 from engine.texts import t
 
 
@@ -222,5 +226,44 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
             table.add_row(r["plan"], r["channel"], r["kind"], mode, r["target"],
                           ", ".join(r["missing"]))
         out_console.print(table)
+
+    run(body)
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Fire due timers and deliver once.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between outbox rounds.")] = 2.0,
+    data: DataOpt = None,
+) -> None:
+    """Run the timers (APScheduler, leader-locked) and the outbox dispatcher."""
+
+    def body() -> None:
+        application = _app(data)
+        runner = TimerRunner(application.service)
+        dispatcher = _dispatcher(application)
+        language = application.settings.lang
+        if once:
+            fired = sum(1 for r in runner.fire_due() if r.fired)
+            summary = dispatcher.deliver_due()
+            out_console.print(t("worker_once", language, timers=fired, sent=summary.sent,
+                                retrying=summary.retrying, dead=summary.dead))
+            dispatcher.close()
+            return
+        alarm = AlarmClock(runner, lock=LeaderLock(application.database,
+                                                    application.settings.data))
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        alarm.start()
+        out_console.print(t("worker_started", language, data=str(application.settings.data)))
+        try:
+            while not stop.is_set():
+                dispatcher.deliver_due()
+                stop.wait(interval)
+        finally:
+            alarm.stop()
+            dispatcher.close()
+            out_console.print(t("worker_stopped", language))
 
     run(body)

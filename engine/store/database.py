@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from engine.errors import ConfigurationError
 from engine.store.audit import audit_key, json_default
 from engine.store.unit_of_work import UnitOfWork
 
@@ -60,12 +62,12 @@ class Database:
         cls,
         data_dir: str | os.PathLike[str],
         *,
-        environ: dict[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Database:
         """The default SQLite database `<data_dir>/driftplan.db`, with the data dir's audit key."""
         directory = Path(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        key = audit_key(directory, dict(os.environ) if environ is None else environ)
+        key = audit_key(directory, os.environ if environ is None else environ)
         return cls(f"sqlite:///{directory / 'driftplan.db'}", audit_key=key)
 
     @property
@@ -97,9 +99,18 @@ class Database:
         callers serialize: SQLite through BEGIN IMMEDIATE, PostgreSQL through an advisory lock
         held for the migration transaction; the loser then finds the schema at head.
         """
-        if self.schema_status().up_to_date:
+        status = self.schema_status()
+        if status.up_to_date:
             return False
         config = _alembic_config()
+        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+        if status.current is not None and status.current not in known:
+            # Alembic's own message ("Can't locate revision") does not say what to do.
+            raise ConfigurationError(
+                f"The database schema is at revision {status.current}, which this version of "
+                f"driftplan does not know (its newest is {status.head}). The database was "
+                "migrated by a newer driftplan: run that version, or restore a backup."
+            )
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key()})
