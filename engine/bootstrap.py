@@ -42,6 +42,5 @@ def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = Tru
         database.migrate()
     plans = PlanLibrary(settings.workflows, known_kinds=_known_kinds())
     clock = clock or SystemClock()
-    service = Service(database=database, plans=plans, clock=clock,
-                      public_url=settings.public_url)
+    service = Service(database=database, plans=plans, clock=clock, public_url=settings.public_url)
     return App(settings, database, plans, service, clock, key)

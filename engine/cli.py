@@ -25,8 +25,9 @@ from engine.texts import t
 
 T = TypeVar("T")
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="driftplan – run an outage communication plan.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="driftplan – run an outage communication plan."
+)
 incident_app = typer.Typer(no_args_is_help=True, help="Declare, advance and inspect incidents.")
 directory_app = typer.Typer(no_args_is_help=True, help="People, roles and contact lists.")
 audit_app = typer.Typer(no_args_is_help=True, help="Check the tamper-evident event log.")
@@ -79,7 +80,9 @@ def emit_json(value: Any) -> None:
 # --------------------------------------------------------------------- plans
 @app.command()
 def validate(
-    paths: Annotated[list[str] | None, typer.Argument(help="Plan files (default workflows/*.yaml)")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Plan files (default workflows/*.yaml)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check plan files; prints path:line:col: error: message for every problem."""
@@ -110,9 +113,15 @@ def init(data: DataOpt = None) -> None:
 
     def body() -> None:
         application = _app(data)
-        out_console.print(t("init_done", application.settings.lang,
-                            data=str(application.settings.data.resolve()),
-                            db=application.settings.database_url or str((application.settings.data / 'driftplan.db').resolve())))
+        out_console.print(
+            t(
+                "init_done",
+                application.settings.lang,
+                data=str(application.settings.data.resolve()),
+                db=application.settings.database_url
+                or str((application.settings.data / "driftplan.db").resolve()),
+            )
+        )
 
     run(body)
 
@@ -149,8 +158,9 @@ def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt
         for col in ("id", "name", "email", "roles", "subregion"):
             table.add_column(t(col, language))
         for p in snapshot["people"]:
-            table.add_row(p["id"], p["name"], p["email"], ", ".join(p["roles"]),
-                          p.get("subregion") or "")
+            table.add_row(
+                p["id"], p["name"], p["email"], ", ".join(p["roles"]), p.get("subregion") or ""
+            )
         out_console.print(table)
         lists = Table(title=t("lists", language))
         lists.add_column(t("list", language))

@@ -41,8 +41,9 @@ def declare(
         if as_json:
             emit_json(application.service.show(result.incident_id))
             return
-        out_console.print(t("declared", application.settings.lang, id=result.incident_id,
-                            state=result.state))
+        out_console.print(
+            t("declared", application.settings.lang, id=result.incident_id, state=result.state)
+        )
 
     run(body)
 
@@ -50,13 +51,15 @@ def declare(
 @incident_app.command("list")
 def list_incidents(
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
-    data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """List open incidents (or all with --all)."""
 
     def body() -> None:
         application = _app(data, lang)
-        items = application.service.list(include_closed=all_)
+        items = application.service.incidents(include_closed=all_)
         if as_json:
             emit_json(items)
             return
@@ -68,16 +71,22 @@ def list_incidents(
         for col in ("id", "state", "scope", "created", "updated"):
             table.add_column(t(col, language))
         for item in items:
-            table.add_row(item["id"], item["state"], str(item["data"].get("scope", "")),
-                          item["created_at"][:16], item["updated_at"][:16])
+            table.add_row(
+                item["id"],
+                item["state"],
+                str(item["data"].get("scope", "")),
+                item["created_at"][:16],
+                item["updated_at"][:16],
+            )
         out_console.print(table)
 
     run(body)
 
 
 @incident_app.command("show")
-def show(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
-         lang: LangOpt = None) -> None:
+def show(
+    incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
     """Show one incident: state, data, pending decisions."""
 
     def body() -> None:
@@ -99,8 +108,8 @@ def show(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
                 pending.add_column(t(col, language))
             for a in view["pending_approvals"]:
                 who = "; ".join(
-                    "/".join(s["roles"]) + (f" ({', '.join(s['subregions'])})"
-                                            if s.get("subregions") else "")
+                    "/".join(s["roles"])
+                    + (f" ({', '.join(s['subregions'])})" if s.get("subregions") else "")
                     + (" ✓" if s.get("decision") == "approved" else "")
                     for s in a["approvers"]
                 )
@@ -111,8 +120,13 @@ def show(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
 
 
 @incident_app.command("actions")
-def actions(incident_id: str, as_user: AsOpt, data: DataOpt = None, as_json: JsonOpt = False,
-            lang: LangOpt = None) -> None:
+def actions(
+    incident_id: str,
+    as_user: AsOpt,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
     """What you may do now on this incident."""
 
     def body() -> None:
@@ -134,24 +148,32 @@ def actions(incident_id: str, as_user: AsOpt, data: DataOpt = None, as_json: Jso
 
 @incident_app.command("fire")
 def fire(
-    incident_id: str, trigger: str, as_user: AsOpt, sets: SetOpt = None,
-    data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None,
+    incident_id: str,
+    trigger: str,
+    as_user: AsOpt,
+    sets: SetOpt = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Fire a trigger (e.g. post_update, enter_total_reserve, restore)."""
     values = parse_sets(sets)
 
     def body() -> None:
         application = _app(data, lang)
-        result = application.service.fire(incident_id=incident_id, trigger=trigger,
-                                          actor_id=as_user, values=values)
+        result = application.service.fire(
+            incident_id=incident_id, trigger=trigger, actor_id=as_user, values=values
+        )
         if as_json:
-            emit_json({"result": result.result, "state": result.state,
-                       "approval_id": result.approval_id})
+            emit_json(
+                {"result": result.result, "state": result.state, "approval_id": result.approval_id}
+            )
             return
         language = application.settings.lang
         if result.result == "pending_approval":
-            out_console.print(t("pending_approval", language, approval=result.approval_id,
-                                state=result.state))
+            out_console.print(
+                t("pending_approval", language, approval=result.approval_id, state=result.state)
+            )
         else:
             out_console.print(t("done", language, trigger=trigger, state=result.state))
 
@@ -160,22 +182,33 @@ def fire(
 
 @incident_app.command("approve")
 def approve(
-    approval_id: str, as_user: AsOpt,
+    approval_id: str,
+    as_user: AsOpt,
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
     comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
-    on_behalf_of: Annotated[str | None, typer.Option(
-        "--on-behalf-of", help="Record a decision taken by phone by this person.")] = None,
-    reference: Annotated[str | None, typer.Option(
-        "--reference", help="Mandatory with --on-behalf-of: call time, number, ...")] = None,
-    data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None,
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option("--on-behalf-of", help="Record a decision taken by phone by this person."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Mandatory with --on-behalf-of: call time, number, ..."),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Approve (or --reject) a pending decision."""
 
     def body() -> None:
         application = _app(data, lang)
         result = application.service.decide(
-            approval_id=approval_id, actor_id=as_user, approve=not reject, comment=comment,
-            on_behalf_of=on_behalf_of, reference=reference,
+            approval_id=approval_id,
+            actor_id=as_user,
+            approve=not reject,
+            comment=comment,
+            on_behalf_of=on_behalf_of,
+            reference=reference,
         )
         if as_json:
             emit_json({"result": result.result, "state": result.state})
@@ -186,8 +219,9 @@ def approve(
 
 
 @incident_app.command("log")
-def log(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
-        lang: LangOpt = None) -> None:
+def log(
+    incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
     """The incident's event log, oldest first."""
 
     def body() -> None:
@@ -201,12 +235,14 @@ def log(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
         for col in ("seq", "at", "actor", "kind", "trigger", "state"):
             table.add_column(t(col, language))
         for e in events:
-            moved = e["to_state"] if e["from_state"] == e["to_state"] else (
-                f"{e['from_state'] or ''} → {e['to_state']}")
-            table.add_row(str(e["seq"]), e["at"][:19], e["actor"], e["kind"],
-                          e["trigger"] or "", moved)
+            moved = (
+                e["to_state"]
+                if e["from_state"] == e["to_state"]
+                else (f"{e['from_state'] or ''} → {e['to_state']}")
+            )
+            table.add_row(
+                str(e["seq"]), e["at"][:19], e["actor"], e["kind"], e["trigger"] or "", moved
+            )
         out_console.print(table)
 
     run(body)
-
-

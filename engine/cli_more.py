@@ -32,8 +32,8 @@ from engine.cli import (
 from engine.dispatch import Dispatcher, requeue
 from engine.model import Message
 from engine.scheduler import AlarmClock, LeaderLock
-from engine.timers import TimerRunner
 from engine.texts import t
+from engine.timers import TimerRunner
 
 
 @audit_app.command("verify")
@@ -62,15 +62,20 @@ app.add_typer(outbox_app, name="outbox")
 
 def _dispatcher(application: App) -> Dispatcher:
     return Dispatcher(
-        database=application.database, plans=application.plans, clock=application.clock,
-        data_dir=str(application.settings.data), environ=dict(os.environ),
+        database=application.database,
+        plans=application.plans,
+        clock=application.clock,
+        data_dir=str(application.settings.data),
+        environ=dict(os.environ),
         public_url=application.settings.public_url,
     )
 
 
 @outbox_app.command("deliver")
 def outbox_deliver(
-    once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
+    ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between rounds when not --once.")] = 5.0,
     data: DataOpt = None,
 ) -> None:
@@ -83,9 +88,15 @@ def outbox_deliver(
             while True:
                 summary = dispatcher.deliver_due()
                 if summary.handled or once:
-                    out_console.print(t("delivered", application.settings.lang,
-                                        sent=summary.sent, retrying=summary.retrying,
-                                        dead=summary.dead))
+                    out_console.print(
+                        t(
+                            "delivered",
+                            application.settings.lang,
+                            sent=summary.sent,
+                            retrying=summary.retrying,
+                            dead=summary.dead,
+                        )
+                    )
                 if once:
                     return
                 time.sleep(interval)
@@ -123,9 +134,16 @@ def outbox_dead(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 def message_view(m: Message) -> dict[str, Any]:
     """The JSON shape of `incident messages`."""
     return {
-        "id": m.id, "channel": m.channel, "kind": m.kind, "audience": m.audience,
-        "subject": m.subject, "status": m.status, "attempts": m.attempts,
-        "recipients": len(m.recipients), "results": m.results, "last_error": m.last_error,
+        "id": m.id,
+        "channel": m.channel,
+        "kind": m.kind,
+        "audience": m.audience,
+        "subject": m.subject,
+        "status": m.status,
+        "attempts": m.attempts,
+        "recipients": len(m.recipients),
+        "results": m.results,
+        "last_error": m.last_error,
         "created_at": m.created_at.isoformat(),
     }
 
@@ -138,14 +156,22 @@ def _print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -
     for col in ("id", "channel", "audience", "subject", "status", "attempts", "recipients"):
         table.add_column(t(col, language))
     for m in items:
-        table.add_row(m["id"][:12], m["channel"], m["audience"], m["subject"], m["status"],
-                      str(m["attempts"]), str(m["recipients"]))
+        table.add_row(
+            m["id"][:12],
+            m["channel"],
+            m["audience"],
+            m["subject"],
+            m["status"],
+            str(m["attempts"]),
+            str(m["recipients"]),
+        )
     out_console.print(table)
 
 
 @incident_app.command("messages")
-def incident_messages(incident_id: str, data: DataOpt = None, as_json: JsonOpt = False,
-                      lang: LangOpt = None) -> None:
+def incident_messages(
+    incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
     """Messages of an incident: channel, audience, subject, status, attempts, results."""
 
     def body() -> None:
@@ -161,12 +187,16 @@ def incident_messages(incident_id: str, data: DataOpt = None, as_json: JsonOpt =
 @incident_app.command("preview")
 def incident_preview(
     as_user: AsOpt,
-    incident_id: Annotated[str | None, typer.Argument(help="Incident (omit with --declare)")] = None,
+    incident_id: Annotated[
+        str | None, typer.Argument(help="Incident (omit with --declare)")
+    ] = None,
     trigger: Annotated[str | None, typer.Argument(help="Trigger to preview")] = None,
     declare: Annotated[bool, typer.Option("--declare", help="Preview a declaration.")] = False,
     sets: SetOpt = None,
     workflow: Annotated[str | None, typer.Option("--workflow")] = None,
-    data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Show every message firing would send — and send nothing."""
     values = parse_sets(sets)
@@ -177,9 +207,13 @@ def incident_preview(
 
     def body() -> None:
         application = _app(data, lang)
-        preview = application.service.preview(actor_id=as_user, values=values,
-                                              incident_id=incident_id, trigger=trigger,
-                                              workflow=workflow)
+        preview = application.service.preview(
+            actor_id=as_user,
+            values=values,
+            incident_id=incident_id,
+            trigger=trigger,
+            workflow=workflow,
+        )
         if as_json:
             emit_json(preview)
             return
@@ -187,8 +221,14 @@ def incident_preview(
             out_console.rule(f"{m['channel']} → {m['audience']} ({m['recipients']})")
             out_console.print(f"[bold]{escape(m['subject'])}[/]")
             out_console.print(escape(m["body"]))
-        out_console.print(t("preview_done", application.settings.lang,
-                            count=len(preview["messages"]), result=preview["result"]))
+        out_console.print(
+            t(
+                "preview_done",
+                application.settings.lang,
+                count=len(preview["messages"]),
+                result=preview["result"],
+            )
+        )
 
     run(body)
 
@@ -203,17 +243,26 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
 
         application = _app(data, lang)
         kinds = load_channel_kinds()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for path in application.plans.files():
             definition = load_definition(path)
             for name, spec in definition.workflow.channels.items():
                 settings = resolve_settings(spec.kind, spec.settings, dict(os.environ))
                 settings.setdefault("channel", name)
                 status = kinds[spec.kind].status(settings, data_dir=str(application.settings.data))
-                missing = sorted(set(status.missing) | set(unset_variables(spec.settings,
-                                                                              dict(os.environ))))
-                rows.append({"plan": definition.name, "channel": name, "kind": spec.kind,
-                             "live": status.live, "target": status.target, "missing": missing})
+                missing = sorted(
+                    set(status.missing) | set(unset_variables(spec.settings, dict(os.environ)))
+                )
+                rows.append(
+                    {
+                        "plan": definition.name,
+                        "channel": name,
+                        "kind": spec.kind,
+                        "live": status.live,
+                        "target": status.target,
+                        "missing": missing,
+                    }
+                )
         if as_json:
             emit_json(rows)
             return
@@ -223,8 +272,9 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
             table.add_column(t(col, language))
         for r in rows:
             mode = t("live", language) if r["live"] else t("file_outbox", language)
-            table.add_row(r["plan"], r["channel"], r["kind"], mode, r["target"],
-                          ", ".join(r["missing"]))
+            table.add_row(
+                r["plan"], r["channel"], r["kind"], mode, r["target"], ", ".join(r["missing"])
+            )
         out_console.print(table)
 
     run(body)
@@ -246,12 +296,19 @@ def worker(
         if once:
             fired = sum(1 for r in runner.fire_due() if r.fired)
             summary = dispatcher.deliver_due()
-            out_console.print(t("worker_once", language, timers=fired, sent=summary.sent,
-                                retrying=summary.retrying, dead=summary.dead))
+            out_console.print(
+                t(
+                    "worker_once",
+                    language,
+                    timers=fired,
+                    sent=summary.sent,
+                    retrying=summary.retrying,
+                    dead=summary.dead,
+                )
+            )
             dispatcher.close()
             return
-        alarm = AlarmClock(runner, lock=LeaderLock(application.database,
-                                                    application.settings.data))
+        alarm = AlarmClock(runner, lock=LeaderLock(application.database, application.settings.data))
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

@@ -28,7 +28,7 @@ def _as_time(value: Any, now: datetime) -> datetime | None:
 
 
 def _is_set(value: Any) -> bool:
-    return value is not None and value != "" and value != []
+    return value is not None and value not in ("", [])
 
 
 def _test(cond: Condition, data: Mapping[str, Any], now: datetime) -> bool:
@@ -46,7 +46,7 @@ def _test(cond: Condition, data: Mapping[str, Any], now: datetime) -> bool:
         return isinstance(value, list) and operand in value
     if op in ("min_items", "max_items"):
         count = len(value) if isinstance(value, list) else 0
-        return count >= operand if op == "min_items" else count <= operand
+        return bool(count >= operand if op == "min_items" else count <= operand)
     # before / after: the operand names another field, or "now".
     mine = _as_time(value, now)
     other = _as_time(now if operand == "now" else data.get(operand), now)
@@ -55,9 +55,7 @@ def _test(cond: Condition, data: Mapping[str, Any], now: datetime) -> bool:
     return mine < other if op == "before" else mine > other
 
 
-def holds(
-    cond: Condition, data: Mapping[str, Any], flags: Collection[str], now: datetime
-) -> bool:
+def holds(cond: Condition, data: Mapping[str, Any], flags: Collection[str], now: datetime) -> bool:
     """Whether `cond` is true for this incident's data and flags at `now`."""
     if cond.all is not None:
         return all(holds(c, data, flags, now) for c in cond.all)

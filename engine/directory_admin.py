@@ -27,7 +27,7 @@ def _plan_vocabulary(application: App) -> tuple[set[str], set[str], set[str]]:
             from engine.definition.loader import load_definition  # noqa: PLC0415
 
             workflow = load_definition(path).workflow
-        except Exception:  # noqa: BLE001, S112  (an invalid plan is reported by `validate`)
+        except Exception:  # noqa: S112  (an invalid plan is reported by `validate`)
             continue
         roles |= set(workflow.roles)
         subregions |= set(workflow.subregions)
@@ -43,17 +43,28 @@ def import_directory(application: App, file: Path) -> dict[str, int]:
         raise DirectoryError(f"{file}: cannot read: {exc.strerror or exc}") from None
     roles, subregions, scoped = _plan_vocabulary(application)
     directory = parse_directory(
-        text, str(file), base=file.parent, roles=roles or None,
-        subregions=subregions or None, scoped_roles=scoped,
+        text,
+        str(file),
+        base=file.parent,
+        roles=roles or None,
+        subregions=subregions or None,
+        scoped_roles=scoped,
     )
     people = [
-        StoredPerson(id=p.id, name=p.name, email=p.email, phone=p.phone, roles=list(p.roles),
-                     subregion=p.subregion)
+        StoredPerson(
+            id=p.id,
+            name=p.name,
+            email=p.email,
+            phone=p.phone,
+            roles=list(p.roles),
+            subregion=p.subregion,
+        )
         for p in directory.people.values()
     ]
     lists = {
-        name: [Recipient(address=m.address, name=m.name, person_id=m.person_id)
-               for m in lst.members]
+        name: [
+            Recipient(address=m.address, name=m.name, person_id=m.person_id) for m in lst.members
+        ]
         for name, lst in directory.lists.items()
     }
     with application.database.unit_of_work() as uow:
@@ -65,13 +76,20 @@ def import_directory(application: App, file: Path) -> dict[str, int]:
 def directory_snapshot(application: App) -> dict[str, Any]:
     with application.database.unit_of_work() as uow:
         people = [
-            {"id": p.id, "name": p.name, "email": p.email, "phone": p.phone,
-             "roles": list(p.roles), "subregion": p.subregion}
+            {
+                "id": p.id,
+                "name": p.name,
+                "email": p.email,
+                "phone": p.phone,
+                "roles": list(p.roles),
+                "subregion": p.subregion,
+            }
             for p in uow.directory.people()
         ]
         lists = {
-            name: [{"address": m.address, "name": m.name, "person_id": m.person_id}
-                   for m in members]
+            name: [
+                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
+            ]
             for name, members in uow.directory.lists().items()
         }
     return {"people": people, "lists": lists}

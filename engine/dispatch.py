@@ -58,9 +58,16 @@ class Dispatcher:
     """Delivers due outbox messages through the channels of each incident's plan."""
 
     def __init__(
-        self, *, database: Any, plans: PlanLibrary, clock: Clock, data_dir: str,
-        environ: Mapping[str, str], public_url: str = "",
-        policy: DispatchPolicy | None = None, rng: random.Random | None = None,
+        self,
+        *,
+        database: Any,
+        plans: PlanLibrary,
+        clock: Clock,
+        data_dir: str,
+        environ: Mapping[str, str],
+        public_url: str = "",
+        policy: DispatchPolicy | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.db = database
         self.plans = plans
@@ -74,9 +81,9 @@ class Dispatcher:
         self._channels: dict[tuple[str, str], Channel] = {}
 
     # --------------------------------------------------------------- channels
-    def channel_for(self, definition_sha: str, snapshot: Any, channel_name: str) -> tuple[
-        Channel, dict[str, str]
-    ]:
+    def channel_for(
+        self, definition_sha: str, snapshot: Any, channel_name: str
+    ) -> tuple[Channel, dict[str, str]]:
         """The (reused) channel instance for a plan channel; connections stay open."""
         from channels.registry import load_channel_kinds, resolve_settings  # noqa: PLC0415
 
@@ -97,7 +104,7 @@ class Dispatcher:
         for channel in self._channels.values():
             try:
                 channel.close()
-            except Exception:  # noqa: BLE001  (closing must not stop the others)
+            except Exception:
                 log.exception("closing a channel failed")
         self._channels.clear()
 
@@ -108,9 +115,9 @@ class Dispatcher:
         while True:
             now = self.clock.now()
             with self.db.unit_of_work() as uow:
-                claimed = uow.messages.claim_due(now, self.owner,
-                                                 self.policy.lease.total_seconds(),
-                                                 self.policy.batch)
+                claimed = uow.messages.claim_due(
+                    now, self.owner, self.policy.lease.total_seconds(), self.policy.batch
+                )
                 uow.commit()
             if not claimed:
                 return summary
@@ -126,11 +133,13 @@ class Dispatcher:
         report: DeliveryReport | None = None
         error: DeliveryError | None = None
         try:
-            channel, settings = self.channel_for(incident.definition_sha256, snapshot,
-                                                 message.channel)
+            channel, settings = self.channel_for(
+                incident.definition_sha256, snapshot, message.channel
+            )
             inbound = self.plans.pinned(incident.definition_sha256, snapshot).workflow.service
-            outgoing = self._outgoing(message, settings, incident.state,
-                                      inbound.inbound_mailbox or "")
+            outgoing = self._outgoing(
+                message, settings, incident.state, inbound.inbound_mailbox or ""
+            )
             if getattr(channel, "needs_recipients", False) and not message.recipients:
                 # Nobody is in the audience (e.g. no newsletter subscribers yet): nothing to
                 # send, which is not a failure; the event log records it as such.
@@ -139,7 +148,7 @@ class Dispatcher:
                 report = channel.deliver(outgoing)
         except DeliveryError as exc:
             error = exc
-        except Exception as exc:  # noqa: BLE001  (a broken channel must not stop the outbox)
+        except Exception as exc:
             log.exception("channel %s failed on message %s", message.channel, message.id)
             error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
         self._record(message, report, error, summary)
@@ -150,7 +159,9 @@ class Dispatcher:
         pending = {r["address"] for r in message.results if r.get("status") == "sent"}
         recipients = [
             Recipient(
-                address=r["address"], name=r.get("name", ""), person_id=r.get("person_id"),
+                address=r["address"],
+                name=r.get("name", ""),
+                person_id=r.get("person_id"),
                 unsubscribe_url=self._unsubscribe_url(r),
             )
             for r in message.recipients
@@ -165,12 +176,23 @@ class Dispatcher:
                 location=settings.get("meeting_location", ""),
             )
         return OutgoingMessage(
-            message_id=f"{message.id}@driftplan", incident_id=message.incident_id,
-            channel=message.channel, kind=message.kind, audience=message.audience,
-            subject=message.subject, body_text=message.body_text, body_html=message.body_html,
-            language=message.language, created_at=message.created_at, settings=settings,
-            recipients=recipients, reply_to=reply_to, clear=message.clear,
-            exercise=message.exercise, meeting=meeting, incident_state=state,
+            message_id=f"{message.id}@driftplan",
+            incident_id=message.incident_id,
+            channel=message.channel,
+            kind=message.kind,
+            audience=message.audience,
+            subject=message.subject,
+            body_text=message.body_text,
+            body_html=message.body_html,
+            language=message.language,
+            created_at=message.created_at,
+            settings=settings,
+            recipients=recipients,
+            reply_to=reply_to,
+            clear=message.clear,
+            exercise=message.exercise,
+            meeting=meeting,
+            incident_state=state,
         )
 
     def _unsubscribe_url(self, recipient: Mapping[str, Any]) -> str | None:
@@ -181,7 +203,10 @@ class Dispatcher:
         return f"{base}/unsubscribe/{token}"
 
     def _record(
-        self, message: Message, report: DeliveryReport | None, error: DeliveryError | None,
+        self,
+        message: Message,
+        report: DeliveryReport | None,
+        error: DeliveryError | None,
         summary: DispatchSummary,
     ) -> None:
         now = self.clock.now()
@@ -190,15 +215,23 @@ class Dispatcher:
         attempt: list[dict[str, Any]] = []
         if report is not None:
             for r in report.results:
-                entry = {"address": r.address, "status": r.status, "detail": r.detail,
-                         "at": now.isoformat(), "attempt": message.attempts}
+                entry = {
+                    "address": r.address,
+                    "status": r.status,
+                    "detail": r.detail,
+                    "at": now.isoformat(),
+                    "attempt": message.attempts,
+                }
                 results[r.address] = entry
                 attempt.append(entry)
         message.results = list(results.values())
         sent = {a for a, r in results.items() if r["status"] == "sent"}
         permanent = {a for a, r in results.items() if r["status"] == "permanent"}
-        outstanding = [r for r in message.recipients
-                       if r["address"] not in sent and r["address"] not in permanent]
+        outstanding = [
+            r
+            for r in message.recipients
+            if r["address"] not in sent and r["address"] not in permanent
+        ]
         if isinstance(error, PermanentDeliveryError):
             message.status = DEAD
             message.last_error = str(error)
@@ -215,8 +248,11 @@ class Dispatcher:
             message.last_error = f"{len(permanent)} recipient(s) refused permanently"
         else:
             message.status = SENT
-            message.last_error = "" if message.recipients or report is None or (
-                report.target != "(no recipients)") else "no recipients in the audience"
+            message.last_error = (
+                ""
+                if message.recipients or report is None or (report.target != "(no recipients)")
+                else "no recipients in the audience"
+            )
         target = report.target if report is not None else ""
         live = report.live if report is not None else None
         try:
@@ -224,12 +260,23 @@ class Dispatcher:
                 uow.messages.update(message, owner=self.owner)
                 incident = uow.incidents.get(message.incident_id)
                 uow.events.append(
-                    incident, actor="dispatcher", kind="delivery", trigger=None,
-                    from_state=incident.state, to_state=incident.state, at=now,
-                    data={"message_id": message.id, "channel": message.channel,
-                          "status": message.status, "attempt": message.attempts,
-                          "target": target, "live": live, "results": attempt,
-                          "error": message.last_error},
+                    incident,
+                    actor="dispatcher",
+                    kind="delivery",
+                    trigger=None,
+                    from_state=incident.state,
+                    to_state=incident.state,
+                    at=now,
+                    data={
+                        "message_id": message.id,
+                        "channel": message.channel,
+                        "status": message.status,
+                        "attempt": message.attempts,
+                        "target": target,
+                        "live": live,
+                        "results": attempt,
+                        "error": message.last_error,
+                    },
                 )
                 uow.commit()
         except Conflict:
@@ -245,18 +292,22 @@ class Dispatcher:
 
     def _backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter between half and all of the step."""
-        step = min(self.policy.max_delay.total_seconds(),
-                   self.policy.base_delay.total_seconds() * 2 ** (attempts - 1))
+        step = min(
+            self.policy.max_delay.total_seconds(),
+            self.policy.base_delay.total_seconds() * 2 ** (attempts - 1),
+        )
         return timedelta(seconds=step * (0.5 + self._rng.random() / 2))
 
 
 def requeue(database: Any, message_id: str, now: datetime) -> Message:
     """Put a dead letter back in the queue (`driftplan outbox retry`): only failed recipients."""
     with database.unit_of_work() as uow:
-        message = uow.messages.get(message_id)
+        message: Message = uow.messages.get(message_id)
         if message.status != DEAD:
-            raise Conflict(f"Message {message_id} is {message.status}, not a dead letter; "
-                           "only dead letters can be retried.")
+            raise Conflict(
+                f"Message {message_id} is {message.status}, not a dead letter; "
+                "only dead letters can be retried."
+            )
         message.results = [r for r in message.results if r.get("status") == "sent"]
         message.status = PENDING
         message.attempts = 0
@@ -265,8 +316,13 @@ def requeue(database: Any, message_id: str, now: datetime) -> Message:
         uow.messages.update(message)
         incident = uow.incidents.get(message.incident_id)
         uow.events.append(
-            incident, actor="operator", kind="delivery_requeued", trigger=None,
-            from_state=incident.state, to_state=incident.state, at=now,
+            incident,
+            actor="operator",
+            kind="delivery_requeued",
+            trigger=None,
+            from_state=incident.state,
+            to_state=incident.state,
+            at=now,
             data={"message_id": message.id},
         )
         uow.commit()

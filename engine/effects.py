@@ -52,9 +52,9 @@ class Addressing:
             out |= self._principals.get(role, frozenset({role}))
         return out
 
-    def with_roles(self, roles: Iterable[str], subregions: Iterable[str] | None = None) -> list[
-        dict[str, Any]
-    ]:
+    def with_roles(
+        self, roles: Iterable[str], subregions: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
         wanted = set(roles)
         regions = set(subregions) if subregions is not None else None
         return [
@@ -117,38 +117,45 @@ def build_messages(
             now=now,
             exercise=incident.exercise,
             approval=dict(approval) if approval else None,
-            extra={"url": f"{public_url.rstrip('/')}/incidents/{incident.id}"} if public_url else None,
+            extra={"url": f"{public_url.rstrip('/')}/incidents/{incident.id}"}
+            if public_url
+            else None,
         )
         rendered = render_message(definition, notify.template, language=language, context=context)
         for channel_name in notify.channels:
             channel = definition.workflow.channels[channel_name]
             audience = notify.audience or channel.audience or ""
             recipients = _recipients(definition, notify, audience, addressing, approver_slots)
-            messages.append(Message(
-                id=uuid.uuid4().hex,
-                incident_id=incident.id,
-                channel=channel_name,
-                kind=channel.kind,
-                audience=audience,
-                language=rendered.language,
-                subject=rendered.subject,
-                body_text=rendered.body_text,
-                body_html=rendered.body_html,
-                recipients=recipients,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                cause=f"{cause} ({intent.origin})",
-                clear=notify.clear,
-                exercise=incident.exercise,
-                meeting=_meeting(notify, now, language),
-            ))
+            messages.append(
+                Message(
+                    id=uuid.uuid4().hex,
+                    incident_id=incident.id,
+                    channel=channel_name,
+                    kind=channel.kind,
+                    audience=audience,
+                    language=rendered.language,
+                    subject=rendered.subject,
+                    body_text=rendered.body_text,
+                    body_html=rendered.body_html,
+                    recipients=recipients,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    cause=f"{cause} ({intent.origin})",
+                    clear=notify.clear,
+                    exercise=incident.exercise,
+                    meeting=_meeting(notify, now, language),
+                )
+            )
     return messages
 
 
 def _recipients(
-    definition: Definition, notify: Notify, audience: str, addressing: Addressing,
+    definition: Definition,
+    notify: Notify,
+    audience: str,
+    addressing: Addressing,
     approver_slots: Sequence[Slot],
 ) -> list[dict[str, Any]]:
     if notify.to_approvers:
@@ -184,44 +191,54 @@ def timer_due(timer: TimerDef, data: Mapping[str, Any], now: datetime) -> dateti
     return datetime.fromisoformat(value)
 
 
-def state_timers(
-    incident: Incident, timers: Iterable[TimerDef], now: datetime
-) -> list[Timer]:
+def state_timers(incident: Incident, timers: Iterable[TimerDef], now: datetime) -> list[Timer]:
     """Timer rows for the state the incident is now in (its current epoch)."""
     rows = []
     for timer in timers:
         due = timer_due(timer, incident.data, now)
         if due is None:
             continue
-        rows.append(Timer(
-            id=uuid.uuid4().hex,
-            incident_id=incident.id,
-            key=f"state:{incident.state}:{timer.id}",
-            due_at=due,
-            state_epoch=incident.state_epoch,
-            payload={"kind": "state", "state": incident.state, "timer": timer.id},
-        ))
+        rows.append(
+            Timer(
+                id=uuid.uuid4().hex,
+                incident_id=incident.id,
+                key=f"state:{incident.state}:{timer.id}",
+                due_at=due,
+                state_epoch=incident.state_epoch,
+                payload={"kind": "state", "state": incident.state, "timer": timer.id},
+            )
+        )
     return rows
 
 
 def approval_timers(
-    incident: Incident, approval_id: str, reminders: Sequence[timedelta],
-    expires: timedelta | None, requested_at: datetime,
+    incident: Incident,
+    approval_id: str,
+    reminders: Sequence[timedelta],
+    expires: timedelta | None,
+    requested_at: datetime,
 ) -> list[Timer]:
     """Reminder and expiry timers of a pending approval request."""
     rows = [
         Timer(
-            id=uuid.uuid4().hex, incident_id=incident.id,
-            key=f"approval:{approval_id}:remind:{i}", due_at=requested_at + after,
+            id=uuid.uuid4().hex,
+            incident_id=incident.id,
+            key=f"approval:{approval_id}:remind:{i}",
+            due_at=requested_at + after,
             state_epoch=incident.state_epoch,
             payload={"kind": "approval_reminder", "approval": approval_id, "index": i},
         )
         for i, after in enumerate(reminders)
     ]
     if expires is not None:
-        rows.append(Timer(
-            id=uuid.uuid4().hex, incident_id=incident.id, key=f"approval:{approval_id}:expire",
-            due_at=requested_at + expires, state_epoch=incident.state_epoch,
-            payload={"kind": "approval_expire", "approval": approval_id},
-        ))
+        rows.append(
+            Timer(
+                id=uuid.uuid4().hex,
+                incident_id=incident.id,
+                key=f"approval:{approval_id}:expire",
+                due_at=requested_at + expires,
+                state_epoch=incident.state_epoch,
+                payload={"kind": "approval_expire", "approval": approval_id},
+            )
+        )
     return rows

@@ -106,8 +106,7 @@ class TransitionNotAllowed(CommandError):
         self.trigger = trigger
         self.state = state
         super().__init__(
-            f"'{trigger}' is not possible in state '{state}'. "
-            f"Possible now: {_choices(available)}."
+            f"'{trigger}' is not possible in state '{state}'. Possible now: {_choices(available)}."
         )
 
 

@@ -21,10 +21,34 @@ UNKNOWN = "unknown"
 _UNKNOWN_WORDS = {"unknown", "okänd", "okand", "okänt", "?"}
 _TRUE = {"true", "yes", "ja", "1", "on"}
 _FALSE = {"false", "no", "nej", "0", "off"}
-_MONTHS_SV = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-              "september", "oktober", "november", "december"]
-_MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December"]
+_MONTHS_SV = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+_MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 MAX_TEXT = 10_000
 
 
@@ -59,13 +83,13 @@ def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInf
     return moment.astimezone(UTC).isoformat()
 
 
-def parse_value(
-    workflow: Workflow, name: str, raw: Any, *, now: datetime
-) -> Any:
+def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> Any:
     """Turn one raw input value into the stored value of field `name`, or raise InvalidField."""
     field = workflow.fields.get(name)
     if field is None:
-        raise InvalidField(name, f"unknown field. Known fields: {', '.join(sorted(workflow.fields))}")
+        raise InvalidField(
+            name, f"unknown field. Known fields: {', '.join(sorted(workflow.fields))}"
+        )
     tz = ZoneInfo(workflow.document.timezone)
     kind = field.type
     if kind == "text":
@@ -104,7 +128,7 @@ def parse_value(
             raise InvalidField(name, f"{value!r} is not a choice. Choices: {', '.join(valid)}")
         return value
     # multichoice: a list, or comma-separated text; order kept, duplicates dropped.
-    items = raw if isinstance(raw, list) else [p for p in str(raw).split(",")]
+    items = raw if isinstance(raw, list) else str(raw).split(",")
     values: list[str] = []
     for item in items:
         value = str(item).strip()
@@ -117,9 +141,7 @@ def parse_value(
     return values
 
 
-def parse_payload(
-    workflow: Workflow, raw: Mapping[str, Any], *, now: datetime
-) -> dict[str, Any]:
+def parse_payload(workflow: Workflow, raw: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     """Parse every key of a trigger's input; unknown keys and bad values are refused."""
     return {name: parse_value(workflow, name, value, now=now) for name, value in raw.items()}
 

@@ -18,7 +18,15 @@ from engine.definition.schema import localized
 from engine.effects import approval_timers, build_messages
 from engine.errors import ApprovalError, NotAuthorized
 from engine.fields import format_time
-from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, NotifyIntent, Outcome, Slot, evaluator_for
+from engine.machine import (
+    SYSTEM_ACTOR,
+    Actor,
+    Evaluator,
+    NotifyIntent,
+    Outcome,
+    Slot,
+    evaluator_for,
+)
 from engine.model import APPROVED, EXPIRED, REJECTED, REQUESTED, WITHDRAWN, Approval, Incident
 
 if TYPE_CHECKING:
@@ -35,11 +43,17 @@ def _describe_slots(definition: Definition, slots: list[dict[str, Any]], languag
     for raw in slots:
         if raw.get("decision"):
             continue
-        roles = " / ".join(localized(definition.workflow.roles[r].title, language)
-                           for r in raw["roles"] if r in definition.workflow.roles)
+        roles = " / ".join(
+            localized(definition.workflow.roles[r].title, language)
+            for r in raw["roles"]
+            if r in definition.workflow.roles
+        )
         if raw.get("subregions"):
-            regions = ", ".join(localized(definition.workflow.subregions[s].title, language)
-                                for s in raw["subregions"] if s in definition.workflow.subregions)
+            regions = ", ".join(
+                localized(definition.workflow.subregions[s].title, language)
+                for s in raw["subregions"]
+                if s in definition.workflow.subregions
+            )
             roles += f" ({regions})"
         parts.append(roles)
     return "; ".join(parts)
@@ -67,33 +81,56 @@ class GateKeeper:
             "trigger": approval.trigger,
             "approvers": _describe_slots(definition, approval.slots, lang),
             "requested_by": approval.requested_by,
-            "requested_at": format_time(approval.requested_at.isoformat(), definition.workflow, lang),
+            "requested_at": format_time(
+                approval.requested_at.isoformat(), definition.workflow, lang
+            ),
             "expires_at": format_time(approval.expires_at.isoformat(), definition.workflow, lang)
-            if approval.expires_at else ("–" if lang == "sv" else "-"),
+            if approval.expires_at
+            else ("–" if lang == "sv" else "-"),
             "subregions": ", ".join(
                 localized(definition.workflow.subregions[s].title, lang)
-                for s in dict.fromkeys(regions) if s in definition.workflow.subregions
+                for s in dict.fromkeys(regions)
+                if s in definition.workflow.subregions
             ),
             "url": url,
         }
 
     def notify(
-        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
-        approval: Approval, intents: list[NotifyIntent], now: datetime, cause: str,
+        self,
+        uow: Any,
+        definition: Definition,
+        evaluator: Evaluator,
+        incident: Incident,
+        approval: Approval,
+        intents: list[NotifyIntent],
+        now: datetime,
+        cause: str,
     ) -> int:
         open_slots = [_slot(raw) for raw in approval.slots if not raw.get("decision")]
         messages = build_messages(
-            definition, incident, intents, addressing=self.service.addressing(uow, evaluator),
-            now=now, cause=cause, approval=self.approval_context(definition, approval, incident),
-            approver_slots=open_slots, public_url=self.service.public_url,
+            definition,
+            incident,
+            intents,
+            addressing=self.service.addressing(uow, evaluator),
+            now=now,
+            cause=cause,
+            approval=self.approval_context(definition, approval, incident),
+            approver_slots=open_slots,
+            public_url=self.service.public_url,
         )
         for message in messages:
             uow.messages.add(message)
         return len(messages)
 
     def request(
-        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
-        outcome: Outcome, actor: Actor, now: datetime,
+        self,
+        uow: Any,
+        definition: Definition,
+        evaluator: Evaluator,
+        incident: Incident,
+        outcome: Outcome,
+        actor: Actor,
+        now: datetime,
     ) -> str:
         """Create the approval request for a pending outcome; returns its id."""
         pending = outcome.pending
@@ -106,24 +143,43 @@ class GateKeeper:
                 raw.update(decision=APPROVED, decided_by=actor.id, at=now.isoformat())
             slots.append(raw)
         approval = Approval(
-            id=f"A-{uuid.uuid4().hex[:8]}", incident_id=incident.id, trigger=outcome.trigger,
-            requested_by=actor.id, requested_at=now, payload=dict(outcome.changes), slots=slots,
-            status=REQUESTED, expires_at=now + gate.expires if gate.expires else None,
+            id=f"A-{uuid.uuid4().hex[:8]}",
+            incident_id=incident.id,
+            trigger=outcome.trigger,
+            requested_by=actor.id,
+            requested_at=now,
+            payload=dict(outcome.changes),
+            slots=slots,
+            status=REQUESTED,
+            expires_at=now + gate.expires if gate.expires else None,
             state_epoch=incident.state_epoch,
         )
         uow.approvals.add(approval)
         uow.events.append(
-            incident, actor=actor.id, kind="approval_requested", trigger=outcome.trigger,
-            from_state=incident.state, to_state=incident.state, at=now,
+            incident,
+            actor=actor.id,
+            kind="approval_requested",
+            trigger=outcome.trigger,
+            from_state=incident.state,
+            to_state=incident.state,
+            at=now,
             data={"approval_id": approval.id, "slots": slots, "changes": dict(outcome.changes)},
         )
-        for timer in approval_timers(incident, approval.id, [r.after for r in gate.remind],
-                                     gate.expires, now):
+        for timer in approval_timers(
+            incident, approval.id, [r.after for r in gate.remind], gate.expires, now
+        ):
             uow.timers.add(timer)
         if gate.notify is not None:
-            self.notify(uow, definition, evaluator, incident, approval,
-                        [NotifyIntent(gate.notify, f"{outcome.trigger}.gate.notify")], now,
-                        f"approval_requested:{approval.id}")
+            self.notify(
+                uow,
+                definition,
+                evaluator,
+                incident,
+                approval,
+                [NotifyIntent(gate.notify, f"{outcome.trigger}.gate.notify")],
+                now,
+                f"approval_requested:{approval.id}",
+            )
         incident.updated_at = now
         return approval.id
 
@@ -137,8 +193,14 @@ class GateKeeper:
             uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)
 
     def decide(
-        self, *, approval_id: str, actor_id: str, approve: bool, comment: str,
-        on_behalf_of: str | None, reference: str | None,
+        self,
+        *,
+        approval_id: str,
+        actor_id: str,
+        approve: bool,
+        comment: str,
+        on_behalf_of: str | None,
+        reference: str | None,
     ) -> CommandResult:
         from engine.service import CommandResult  # noqa: PLC0415  (service imports us)
 
@@ -153,31 +215,52 @@ class GateKeeper:
                 definition = service.definition_of(uow, incident)
                 evaluator = evaluator_for(definition)
                 recorder = service.actor(uow, actor_id)
-                decider = self._decider(uow, definition, recorder, on_behalf_of, reference,
-                                        approval)
+                decider = self._decider(
+                    uow, definition, recorder, on_behalf_of, reference, approval
+                )
                 self._check_open(uow, approval, incident, now)
                 slots = [_slot(raw) for raw in approval.slots]
-                mine = [i for i, raw in enumerate(approval.slots)
-                        if not raw.get("decision") and evaluator.can_fill(decider, slots[i])]
+                mine = [
+                    i
+                    for i, raw in enumerate(approval.slots)
+                    if not raw.get("decision") and evaluator.can_fill(decider, slots[i])
+                ]
                 if not mine:
                     raise NotAuthorized(
-                        decider.name or decider.id, f"decide {approval.id} ({approval.trigger})",
-                        sorted({r for raw in approval.slots if not raw.get("decision")
-                                for r in raw["roles"]}),
-                        "Still to decide: " + _describe_slots(definition, approval.slots, "en")
+                        decider.name or decider.id,
+                        f"decide {approval.id} ({approval.trigger})",
+                        sorted(
+                            {
+                                r
+                                for raw in approval.slots
+                                if not raw.get("decision")
+                                for r in raw["roles"]
+                            }
+                        ),
+                        "Still to decide: "
+                        + _describe_slots(definition, approval.slots, "en")
                         + ".",
                     )
                 decision = APPROVED if approve else REJECTED
-                record = {"decision": decision, "decided_by": decider.id, "at": now.isoformat(),
-                          "comment": comment}
+                record = {
+                    "decision": decision,
+                    "decided_by": decider.id,
+                    "at": now.isoformat(),
+                    "comment": comment,
+                }
                 if on_behalf_of:
                     record.update(recorded_by=recorder.id, reference=reference or "")
                 for i in mine:
                     approval.slots[i] = {**approval.slots[i], **record}
                 approval.decisions.append({**record, "slots": mine})
                 uow.events.append(
-                    incident, actor=recorder.id, kind="decision", trigger=approval.trigger,
-                    from_state=incident.state, to_state=incident.state, at=now,
+                    incident,
+                    actor=recorder.id,
+                    kind="decision",
+                    trigger=approval.trigger,
+                    from_state=incident.state,
+                    to_state=incident.state,
+                    at=now,
                     data={"approval_id": approval.id, **record},
                 )
                 state = incident.state
@@ -190,21 +273,36 @@ class GateKeeper:
                     approval.decided_at = now
                     uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)
                     outcome = evaluator.evaluate(
-                        state=incident.state, data=incident.data, flags=incident.flags,
-                        trigger=approval.trigger, actor=SYSTEM_ACTOR, changes=approval.payload,
-                        now=now, approved=True,
+                        state=incident.state,
+                        data=incident.data,
+                        flags=incident.flags,
+                        trigger=approval.trigger,
+                        actor=SYSTEM_ACTOR,
+                        changes=approval.payload,
+                        now=now,
+                        approved=True,
                     )
                     uow.approvals.update(approval)
-                    service.apply(uow, definition, evaluator, incident, outcome, decider, now,
-                                  extra={"approval_id": approval.id,
-                                         "requested_by": approval.requested_by})
+                    service.apply(
+                        uow,
+                        definition,
+                        evaluator,
+                        incident,
+                        outcome,
+                        decider,
+                        now,
+                        extra={"approval_id": approval.id, "requested_by": approval.requested_by},
+                    )
                     state = incident.state
                 uow.approvals.update(approval)
                 incident.updated_at = now
                 uow.incidents.update(incident)
                 uow.commit()
-                result = "rejected" if not approve else (
-                    "approved" if approval.status == APPROVED else "recorded")
+                result = (
+                    "rejected"
+                    if not approve
+                    else ("approved" if approval.status == APPROVED else "recorded")
+                )
                 return CommandResult(result, state, incident.id, approval_id=approval.id)
         except NotAuthorized as err:
             if incident_id:
@@ -212,8 +310,13 @@ class GateKeeper:
             raise
 
     def _decider(
-        self, uow: Any, definition: Definition, recorder: Actor, on_behalf_of: str | None,
-        reference: str | None, approval: Approval,
+        self,
+        uow: Any,
+        definition: Definition,
+        recorder: Actor,
+        on_behalf_of: str | None,
+        reference: str | None,
+        approval: Approval,
     ) -> Actor:
         if not on_behalf_of:
             return recorder
@@ -221,8 +324,11 @@ class GateKeeper:
         allowed = t.gate.recordable_by if t.gate else []
         evaluator = evaluator_for(definition)
         if not evaluator.effective_roles(recorder) & set(allowed):
-            raise NotAuthorized(recorder.name or recorder.id,
-                                f"record a decision on behalf of {on_behalf_of}", allowed)
+            raise NotAuthorized(
+                recorder.name or recorder.id,
+                f"record a decision on behalf of {on_behalf_of}",
+                allowed,
+            )
         if not reference or not reference.strip():
             raise ApprovalError(
                 "A decision taken by phone needs a reference (e.g. the call time and number): "
@@ -232,11 +338,15 @@ class GateKeeper:
 
     def _check_open(self, uow: Any, approval: Approval, incident: Incident, now: datetime) -> None:
         if approval.status != REQUESTED:
-            raise ApprovalError(f"Approval {approval.id} is already {approval.status}; "
-                                f"fire '{approval.trigger}' again for a new request.")
+            raise ApprovalError(
+                f"Approval {approval.id} is already {approval.status}; "
+                f"fire '{approval.trigger}' again for a new request."
+            )
         if approval.state_epoch != incident.state_epoch:
-            raise ApprovalError(f"Approval {approval.id} no longer applies: the incident has "
-                                f"moved to '{incident.state}'.")
+            raise ApprovalError(
+                f"Approval {approval.id} no longer applies: the incident has "
+                f"moved to '{incident.state}'."
+            )
         if approval.expires_at is not None and approval.expires_at <= now:
             raise ApprovalError(
                 f"Approval {approval.id} expired at {approval.expires_at.isoformat()}; "
@@ -254,7 +364,12 @@ class GateKeeper:
         uow.approvals.update(approval)
         uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)
         uow.events.append(
-            incident, actor=SYSTEM_ACTOR.id, kind="approval_expired", trigger=approval.trigger,
-            from_state=incident.state, to_state=incident.state, at=now,
+            incident,
+            actor=SYSTEM_ACTOR.id,
+            kind="approval_expired",
+            trigger=approval.trigger,
+            from_state=incident.state,
+            to_state=incident.state,
+            at=now,
             data={"approval_id": approval.id},
         )

@@ -187,13 +187,15 @@ class Evaluator:
         for index, t in enumerate(wf.transitions):
             before = self._record(t.actions, f"transitions[{index}].actions")
             for source in self._sources(t):
-                transitions.append({
-                    "trigger": t.trigger,
-                    "source": NEW if source is None else source,
-                    "dest": None if t.internal else t.dest,
-                    "conditions": [self._chosen(index)],
-                    "before": [before],
-                })
+                transitions.append(
+                    {
+                        "trigger": t.trigger,
+                        "source": NEW if source is None else source,
+                        "dest": None if t.internal else t.dest,
+                        "conditions": [self._chosen(index)],
+                        "before": [before],
+                    }
+                )
         return Machine(
             model=None,
             states=states,
@@ -274,8 +276,12 @@ class Evaluator:
         return slot.subregions is None or actor.subregion in slot.subregions
 
     def rules_due(
-        self, state: str, data: Mapping[str, Any], flags: Collection[str],
-        fired: Collection[str], now: datetime,
+        self,
+        state: str,
+        data: Mapping[str, Any],
+        flags: Collection[str],
+        fired: Collection[str],
+        now: datetime,
     ) -> list[str]:
         """Triggers that automatic rules fire now (each `once` rule at most once)."""
         due = []
@@ -327,13 +333,23 @@ class Evaluator:
             if request.open_slots:
                 if not (self.effective_roles(actor) & set(t.allowed)) and not actor.is_system:
                     raise NotAuthorized(
-                        actor.name or actor.id, f"fire '{trigger}'",
+                        actor.name or actor.id,
+                        f"fire '{trigger}'",
                         set(t.allowed) | set(t.gate.any_of) | set(t.gate.all_of),
                         "Their role does not cover the decision needed here.",
                     )
-                dest = state if t.internal or state is None else (t.dest or state)
-                return Outcome(trigger, t, state, dest, t.internal, dict(data), applied,
-                               frozenset(flags), pending=request)
+                dest = (state if t.internal else t.dest) or ""
+                return Outcome(
+                    trigger,
+                    t,
+                    state,
+                    dest,
+                    t.internal,
+                    dict(data),
+                    applied,
+                    frozenset(flags),
+                    pending=request,
+                )
         return self._apply(chosen, t, state, merged, applied, new_flags)
 
     def _merge(
@@ -349,8 +365,12 @@ class Evaluator:
         return merged
 
     def _choose(
-        self, candidates: list[int], merged: Mapping[str, Any], flags: Collection[str],
-        now: datetime, trigger: str,
+        self,
+        candidates: list[int],
+        merged: Mapping[str, Any],
+        flags: Collection[str],
+        now: datetime,
+        trigger: str,
     ) -> int:
         for index in candidates:
             cond = self.workflow.transitions[index].conditions
@@ -361,14 +381,19 @@ class Evaluator:
         raise ConditionFailed(trigger, explain_failure(first, merged, flags, now))
 
     def _check_fields(
-        self, t: TransitionDef, data: Mapping[str, Any], merged: Mapping[str, Any],
-        changes: Mapping[str, Any], declaring: bool,
+        self,
+        t: TransitionDef,
+        data: Mapping[str, Any],
+        merged: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        declaring: bool,
     ) -> None:
         accepted = None if t.accepts is None else set(t.accepts) | set(t.requires)
         for key in changes:
             if accepted is not None and key not in accepted:
                 raise InvalidField(
-                    key, f"'{t.trigger}' does not set this field. It sets: "
+                    key,
+                    f"'{t.trigger}' does not set this field. It sets: "
                     f"{', '.join(sorted(accepted)) or '(nothing)'}",
                 )
         needed = list(t.requires)
@@ -384,7 +409,10 @@ class Evaluator:
                 raise InvalidField(key, f"every value given is already set ({', '.join(old)})")
 
     def _gate_request(
-        self, t: TransitionDef, actor: Actor, merged: Mapping[str, Any],
+        self,
+        t: TransitionDef,
+        actor: Actor,
+        merged: Mapping[str, Any],
         changes: Mapping[str, Any],
     ) -> GateRequest:
         assert t.gate is not None
@@ -398,22 +426,38 @@ class Evaluator:
         return GateRequest(t.trigger, t.gate, slots, filled)
 
     def _apply(
-        self, index: int, t: TransitionDef, state: str | None, merged: dict[str, Any],
-        applied: dict[str, Any], flags: frozenset[str],
+        self,
+        index: int,
+        t: TransitionDef,
+        state: str | None,
+        merged: dict[str, Any],
+        applied: dict[str, Any],
+        flags: frozenset[str],
     ) -> Outcome:
         runner = self._runner(NEW if state is None else state)
         runner.trigger(t.trigger, chosen=index)  # type: ignore[attr-defined]
         dest = runner.state
         intents = tuple(runner.recorded)
         if state is None or not t.internal:
-            return Outcome(t.trigger, t, state, dest, False, merged, applied, flags, intents,
-                           arm_timers=tuple(self.workflow.states[dest].timers),
-                           leaves_state=state is not None)
+            return Outcome(
+                t.trigger,
+                t,
+                state,
+                dest,
+                False,
+                merged,
+                applied,
+                flags,
+                intents,
+                arm_timers=tuple(self.workflow.states[dest].timers),
+                leaves_state=state is not None,
+            )
         resets = tuple(
             timer for timer in self.workflow.states[state].timers if t.trigger in timer.reset_on
         )
-        return Outcome(t.trigger, t, state, state, True, merged, applied, flags, intents,
-                       reset_timers=resets)
+        return Outcome(
+            t.trigger, t, state, state, True, merged, applied, flags, intents, reset_timers=resets
+        )
 
     def title(self, t: TransitionDef, language: str) -> str:
         return localized(t.title, language) or t.trigger

@@ -58,8 +58,9 @@ class LeaderLock:
         if self.database.dialect == "postgresql":
             if self._conn is None:
                 self._conn = self.database.engine.connect()
-            got = self._conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                     {"k": LOCK_KEY}).scalar()
+            got = self._conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+            ).scalar()
             self._conn.commit()
             return bool(got)
         if self._file is None:
@@ -87,7 +88,11 @@ class AlarmClock:
     """Keeps APScheduler jobs in step with the timers table while this process leads."""
 
     def __init__(
-        self, runner: TimerRunner, *, lock: LeaderLock, sweep_seconds: float = 2.0,
+        self,
+        runner: TimerRunner,
+        *,
+        lock: LeaderLock,
+        sweep_seconds: float = 2.0,
         to_real: Callable[[datetime], datetime] | None = None,
     ) -> None:
         self.runner = runner
@@ -108,9 +113,14 @@ class AlarmClock:
     def start(self) -> None:
         _runners[self.key] = self.runner
         self._scheduler.start()
-        self._scheduler.add_job("engine.scheduler:sweep_job", "interval",
-                                seconds=self.sweep_seconds, args=[self.key], id="sweep",
-                                next_run_time=datetime.now(UTC))
+        self._scheduler.add_job(
+            "engine.scheduler:sweep_job",
+            "interval",
+            seconds=self.sweep_seconds,
+            args=[self.key],
+            id="sweep",
+            next_run_time=datetime.now(UTC),
+        )
         _clocks[self.key] = self
 
     def stop(self) -> None:
@@ -141,8 +151,14 @@ class AlarmClock:
                 run_at = self.to_real(timer.due_at)
                 if timer.id in self._known or run_at > horizon:
                     continue  # far-away timers are scheduled by a later sweep
-                self._scheduler.add_job(JOB_FUNC, "date", run_date=run_at, id=timer.id,
-                                        args=[self.key, timer.id], replace_existing=True)
+                self._scheduler.add_job(
+                    JOB_FUNC,
+                    "date",
+                    run_date=run_at,
+                    id=timer.id,
+                    args=[self.key, timer.id],
+                    replace_existing=True,
+                )
                 self._known.add(timer.id)
             self._known &= wanted
 
@@ -156,5 +172,5 @@ def sweep_job(key: str) -> None:
     if clock is not None:
         try:
             clock.sweep()
-        except Exception:  # noqa: BLE001  (a failed sweep must not stop the next one)
+        except Exception:
             log.exception("timer sweep failed")

@@ -39,15 +39,24 @@ class CommandResult:
     messages: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"result": self.result, "state": self.state, "approval_id": self.approval_id,
-                "incident_id": self.incident_id}
+        return {
+            "result": self.result,
+            "state": self.state,
+            "approval_id": self.approval_id,
+            "incident_id": self.incident_id,
+        }
 
 
 class Service:
     """The application's use cases; adapters are passed in (see engine.bootstrap)."""
 
     def __init__(
-        self, *, database: Any, plans: PlanLibrary, clock: Clock, public_url: str = "",
+        self,
+        *,
+        database: Any,
+        plans: PlanLibrary,
+        clock: Clock,
+        public_url: str = "",
     ) -> None:
         self.db = database
         self.plans = plans
@@ -78,15 +87,20 @@ class Service:
             for p in uow.directory.people()
         ]
         lists = {
-            name: [{"address": m.address, "name": m.name, "person_id": m.person_id}
-                   for m in members]
+            name: [
+                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
+            ]
             for name, members in uow.directory.lists().items()
         }
         audiences = [n for n, a in evaluator.workflow.audiences.items() if a.subscribers]
         subscribers = {
             audience: [
-                {"address": s.email, "name": s.name, "subscriber_id": s.id,
-                 "unsubscribe_token": s.token}
+                {
+                    "address": s.email,
+                    "name": s.name,
+                    "subscriber_id": s.id,
+                    "unsubscribe_token": s.token,
+                }
                 for s in uow.subscribers.list(audience, "confirmed")
             ]
             for audience in audiences
@@ -101,9 +115,14 @@ class Service:
             except NotFound:
                 return
             uow.events.append(
-                incident, actor=actor_id, kind="refused", trigger=trigger,
-                from_state=incident.state, to_state=incident.state,
-                data={"error": type(err).__name__, "message": str(err)}, at=self.clock.now(),
+                incident,
+                actor=actor_id,
+                kind="refused",
+                trigger=trigger,
+                from_state=incident.state,
+                to_state=incident.state,
+                data={"error": type(err).__name__, "message": str(err)},
+                at=self.clock.now(),
             )
             uow.commit()
 
@@ -118,8 +137,13 @@ class Service:
 
     # ----------------------------------------------------------------- commands
     def declare(
-        self, *, actor_id: str, values: Mapping[str, Any], workflow: str | None = None,
-        exercise: bool = False, trigger: str | None = None,
+        self,
+        *,
+        actor_id: str,
+        values: Mapping[str, Any],
+        workflow: str | None = None,
+        exercise: bool = False,
+        trigger: str | None = None,
     ) -> CommandResult:
         """Create an incident through the plan's initial transition."""
         with self.db.unit_of_work() as uow:
@@ -128,8 +152,13 @@ class Service:
         return result
 
     def _declare_in(
-        self, uow: Any, actor_id: str, values: Mapping[str, Any], workflow: str | None,
-        exercise: bool, trigger: str | None,
+        self,
+        uow: Any,
+        actor_id: str,
+        values: Mapping[str, Any],
+        workflow: str | None,
+        exercise: bool,
+        trigger: str | None,
     ) -> CommandResult:
         definition = self.plans.current(workflow)
         evaluator = evaluator_for(definition)
@@ -138,26 +167,42 @@ class Service:
         now = self.clock.now()
         actor = self.actor(uow, actor_id)
         changes = parse_payload(definition.workflow, values, now=now)
-        outcome = evaluator.evaluate(state=None, data={}, flags=(), trigger=name,
-                                     actor=actor, changes=changes, now=now)
-        uow.definitions.save(definition.name, definition.version, definition.sha256,
-                             dict(definition.snapshot))
+        outcome = evaluator.evaluate(
+            state=None, data={}, flags=(), trigger=name, actor=actor, changes=changes, now=now
+        )
+        uow.definitions.save(
+            definition.name, definition.version, definition.sha256, dict(definition.snapshot)
+        )
         incident = Incident(
-            id=self._new_id(now), workflow=definition.name,
-            workflow_version=definition.version, definition_sha256=definition.sha256,
-            state=outcome.dest, state_epoch=1, row_version=1, data=dict(outcome.data),
-            flags=sorted(outcome.flags), fired_rules=[], created_at=now, updated_at=now,
-            created_by=actor.id, exercise=exercise,
+            id=self._new_id(now),
+            workflow=definition.name,
+            workflow_version=definition.version,
+            definition_sha256=definition.sha256,
+            state=outcome.dest,
+            state_epoch=1,
+            row_version=1,
+            data=dict(outcome.data),
+            flags=sorted(outcome.flags),
+            fired_rules=[],
+            created_at=now,
+            updated_at=now,
+            created_by=actor.id,
+            exercise=exercise,
         )
         uow.incidents.add(incident)
-        count = self._record(uow, definition, evaluator, incident, outcome, actor, now,
-                             kind="declare")
+        count = self._record(
+            uow, definition, evaluator, incident, outcome, actor, now, kind="declare"
+        )
         count += self._run_rules(uow, definition, evaluator, incident, now)
         uow.incidents.update(incident)
         return CommandResult("done", incident.state, incident.id, messages=count)
 
     def fire(
-        self, *, incident_id: str, trigger: str, actor_id: str,
+        self,
+        *,
+        incident_id: str,
+        trigger: str,
+        actor_id: str,
         values: Mapping[str, Any] | None = None,
     ) -> CommandResult:
         """Fire a trigger on an incident; a gated trigger may come back pending."""
@@ -185,22 +230,34 @@ class Service:
         evaluator = evaluator_for(definition)
         changes = parse_payload(definition.workflow, values, now=now)
         outcome = evaluator.evaluate(
-            state=incident.state, data=incident.data, flags=incident.flags,
-            trigger=trigger, actor=actor, changes=changes, now=now,
+            state=incident.state,
+            data=incident.data,
+            flags=incident.flags,
+            trigger=trigger,
+            actor=actor,
+            changes=changes,
+            now=now,
         )
         if outcome.pending is not None:
-            approval_id = self.gates.request(uow, definition, evaluator, incident, outcome,
-                                             actor, now)
+            approval_id = self.gates.request(
+                uow, definition, evaluator, incident, outcome, actor, now
+            )
             uow.incidents.update(incident)
-            return CommandResult("pending_approval", incident.state, incident.id,
-                                 approval_id=approval_id)
+            return CommandResult(
+                "pending_approval", incident.state, incident.id, approval_id=approval_id
+            )
         count = self.apply(uow, definition, evaluator, incident, outcome, actor, now)
         uow.incidents.update(incident)
         return CommandResult("done", incident.state, incident.id, messages=count)
 
     def preview(
-        self, *, actor_id: str, values: Mapping[str, Any], incident_id: str | None = None,
-        trigger: str | None = None, workflow: str | None = None,
+        self,
+        *,
+        actor_id: str,
+        values: Mapping[str, Any],
+        incident_id: str | None = None,
+        trigger: str | None = None,
+        workflow: str | None = None,
     ) -> dict[str, Any]:
         """Every message a command would send, and its result; nothing is committed or sent.
 
@@ -219,25 +276,48 @@ class Service:
             "result": result.result,
             "state": result.state,
             "messages": [
-                {"channel": m.channel, "kind": m.kind, "audience": m.audience,
-                 "recipients": len(m.recipients), "subject": m.subject, "body": m.body_text}
+                {
+                    "channel": m.channel,
+                    "kind": m.kind,
+                    "audience": m.audience,
+                    "recipients": len(m.recipients),
+                    "subject": m.subject,
+                    "body": m.body_text,
+                }
                 for m in messages
             ],
         }
 
     def apply(
-        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
-        outcome: Outcome, actor: Actor, now: datetime, *, extra: Mapping[str, Any] | None = None,
+        self,
+        uow: Any,
+        definition: Definition,
+        evaluator: Evaluator,
+        incident: Incident,
+        outcome: Outcome,
+        actor: Actor,
+        now: datetime,
+        *,
+        extra: Mapping[str, Any] | None = None,
     ) -> int:
         """Apply a completed outcome (and the rules it sets off) to the incident in `uow`."""
         kind = "update" if outcome.internal else "transition"
-        count = self._record(uow, definition, evaluator, incident, outcome, actor, now, kind=kind,
-                             extra=extra)
+        count = self._record(
+            uow, definition, evaluator, incident, outcome, actor, now, kind=kind, extra=extra
+        )
         return count + self._run_rules(uow, definition, evaluator, incident, now)
 
     def _record(
-        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
-        outcome: Outcome, actor: Actor, now: datetime, *, kind: str,
+        self,
+        uow: Any,
+        definition: Definition,
+        evaluator: Evaluator,
+        incident: Incident,
+        outcome: Outcome,
+        actor: Actor,
+        now: datetime,
+        *,
+        kind: str,
         extra: Mapping[str, Any] | None = None,
     ) -> int:
         from_state = outcome.source
@@ -250,60 +330,103 @@ class Service:
             incident.state = outcome.dest
             incident.state_epoch += 1
         for timer in outcome.reset_timers:
-            uow.timers.cancel(incident.id, state_epoch=incident.state_epoch,
-                              key_prefix=f"state:{incident.state}:{timer.id}", now=now)
+            uow.timers.cancel(
+                incident.id,
+                state_epoch=incident.state_epoch,
+                key_prefix=f"state:{incident.state}:{timer.id}",
+                now=now,
+            )
         uow.events.append(
-            incident, actor=actor.id, kind=kind, trigger=outcome.trigger, from_state=from_state,
-            to_state=incident.state, at=now,
+            incident,
+            actor=actor.id,
+            kind=kind,
+            trigger=outcome.trigger,
+            from_state=from_state,
+            to_state=incident.state,
+            at=now,
             data={"changes": dict(outcome.changes), **(dict(extra) if extra else {})},
         )
         messages = build_messages(
-            definition, incident, outcome.notifications, addressing=self.addressing(uow, evaluator),
-            now=now, cause=f"{kind}:{outcome.trigger}", public_url=self.public_url,
+            definition,
+            incident,
+            outcome.notifications,
+            addressing=self.addressing(uow, evaluator),
+            now=now,
+            cause=f"{kind}:{outcome.trigger}",
+            public_url=self.public_url,
         )
         for message in messages:
             uow.messages.add(message)
-        timers = state_timers(incident, outcome.arm_timers + outcome.reset_timers, now)
-        for timer in timers:
-            uow.timers.add(timer)
+        for row in state_timers(incident, outcome.arm_timers + outcome.reset_timers, now):
+            uow.timers.add(row)
         if incident.state in evaluator.final_states:
             incident.closed = True
             uow.timers.cancel(incident.id, now=now)
         return len(messages)
 
     def _run_rules(
-        self, uow: Any, definition: Definition, evaluator: Evaluator, incident: Incident,
+        self,
+        uow: Any,
+        definition: Definition,
+        evaluator: Evaluator,
+        incident: Incident,
         now: datetime,
     ) -> int:
         """Fire the plan's automatic rules that now hold, as the system, in this transaction."""
         count = 0
         for _ in range(MAX_RULE_DEPTH):
-            due = evaluator.rules_due(incident.state, incident.data, incident.flags,
-                                      incident.fired_rules, now)
+            due = evaluator.rules_due(
+                incident.state, incident.data, incident.flags, incident.fired_rules, now
+            )
             if not due:
                 return count
             rule_id = due[0]
             rule = next(r for r in definition.workflow.rules if r.id == rule_id)
             incident.fired_rules = [*incident.fired_rules, rule_id]
             outcome = evaluator.evaluate(
-                state=incident.state, data=incident.data, flags=incident.flags,
-                trigger=rule.fire, actor=SYSTEM_ACTOR, changes={}, now=now,
+                state=incident.state,
+                data=incident.data,
+                flags=incident.flags,
+                trigger=rule.fire,
+                actor=SYSTEM_ACTOR,
+                changes={},
+                now=now,
             )
             if outcome.pending is not None:
-                self.gates.request(uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR,
-                                   now)
+                self.gates.request(uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR, now)
                 continue
-            count += self._record(uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR,
-                                  now, kind="rule", extra={"rule": rule_id})
+            count += self._record(
+                uow,
+                definition,
+                evaluator,
+                incident,
+                outcome,
+                SYSTEM_ACTOR,
+                now,
+                kind="rule",
+                extra={"rule": rule_id},
+            )
         return count
 
     def decide(
-        self, *, approval_id: str, actor_id: str, approve: bool, comment: str = "",
-        on_behalf_of: str | None = None, reference: str | None = None,
+        self,
+        *,
+        approval_id: str,
+        actor_id: str,
+        approve: bool,
+        comment: str = "",
+        on_behalf_of: str | None = None,
+        reference: str | None = None,
     ) -> CommandResult:
         """An approver decides a pending request (or an operator records a phone decision)."""
-        return self.gates.decide(approval_id=approval_id, actor_id=actor_id, approve=approve,
-                                 comment=comment, on_behalf_of=on_behalf_of, reference=reference)
+        return self.gates.decide(
+            approval_id=approval_id,
+            actor_id=actor_id,
+            approve=approve,
+            comment=comment,
+            on_behalf_of=on_behalf_of,
+            reference=reference,
+        )
 
     # ---------------------------------------------------------------- questions
     def show(self, incident_id: str) -> dict[str, Any]:
@@ -312,7 +435,7 @@ class Service:
             approvals = uow.approvals.list(incident_id, status="pending")
             return incident_view(incident, approvals)
 
-    def list(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
+    def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
         with self.db.unit_of_work() as uow:
             return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
 
@@ -327,17 +450,31 @@ class Service:
                 if not evaluator.may_fire(actor, t):
                     continue
                 approvers = sorted(set(t.gate.any_of) | set(t.gate.all_of)) if t.gate else []
-                out.append({"trigger": t.trigger, "dest": incident.state if t.internal else t.dest,
-                            "gated": t.gate is not None, "approvers": approvers})
+                out.append(
+                    {
+                        "trigger": t.trigger,
+                        "dest": incident.state if t.internal else t.dest,
+                        "gated": t.gate is not None,
+                        "approvers": approvers,
+                    }
+                )
             return out
 
     def log(self, incident_id: str) -> list[dict[str, Any]]:
         with self.db.unit_of_work() as uow:
             uow.incidents.get(incident_id)
             return [
-                {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
-                 "trigger": e.trigger, "from_state": e.from_state, "to_state": e.to_state,
-                 "data": e.data, "hash": e.hash}
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "kind": e.kind,
+                    "trigger": e.trigger,
+                    "from_state": e.from_state,
+                    "to_state": e.to_state,
+                    "data": e.data,
+                    "hash": e.hash,
+                }
                 for e in uow.events.list(incident_id)
             ]
 
@@ -360,8 +497,13 @@ def incident_view(incident: Incident, approvals: list[Any]) -> dict[str, Any]:
         "flags": incident.flags,
         "exercise": incident.exercise,
         "pending_approvals": [
-            {"id": a.id, "trigger": a.trigger, "approvers": a.slots, "requested_by": a.requested_by,
-             "expires_at": a.expires_at.isoformat() if a.expires_at else None}
+            {
+                "id": a.id,
+                "trigger": a.trigger,
+                "approvers": a.slots,
+                "requested_by": a.requested_by,
+                "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+            }
             for a in approvals
         ],
         "created_at": incident.created_at.isoformat(),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 _TEXTS: dict[str, dict[str, str]] = {
-    "init_done": {"sv": "Klart. Data: {data}  Databas: {db}",
-                  "en": "Done. Data: {data}  Database: {db}"},
+    "init_done": {
+        "sv": "Klart. Data: {data}  Databas: {db}",
+        "en": "Done. Data: {data}  Database: {db}",
+    },
     "directory_imported": {
         "sv": "Katalogen importerad: {people} personer, {lists} kontaktlistor.",
-        "en": "Directory imported: {people} people, {lists} contact lists."},
+        "en": "Directory imported: {people} people, {lists} contact lists.",
+    },
     "people": {"sv": "Personer", "en": "People"},
     "lists": {"sv": "Kontaktlistor", "en": "Contact lists"},
     "list": {"sv": "Lista", "en": "List"},
@@ -35,28 +38,45 @@ _TEXTS: dict[str, dict[str, str]] = {
     "actor": {"sv": "Vem", "en": "Who"},
     "kind": {"sv": "Händelse", "en": "Event"},
     "no_incidents": {"sv": "Inga pågående incidenter.", "en": "No open incidents."},
-    "declared": {"sv": "Incident {id} anmäld, läge: {state}.",
-                 "en": "Incident {id} declared, state: {state}."},
-    "done": {"sv": "Klart: {trigger} – läge nu: {state}.",
-             "en": "Done: {trigger} – state now: {state}."},
+    "declared": {
+        "sv": "Incident {id} anmäld, läge: {state}.",
+        "en": "Incident {id} declared, state: {state}.",
+    },
+    "done": {
+        "sv": "Klart: {trigger} – läge nu: {state}.",
+        "en": "Done: {trigger} – state now: {state}.",
+    },
     "pending_approval": {
         "sv": "Väntar på beslut ({approval}). Beslutsfattare har meddelats; läge: {state}.",
-        "en": "Waiting for a decision ({approval}). Approvers have been told; state: {state}."},
-    "approved": {"sv": "Beslut registrerat: godkänt – läge nu: {state}.",
-                 "en": "Decision recorded: approved – state now: {state}."},
-    "recorded": {"sv": "Beslut registrerat; fler beslut behövs – läge: {state}.",
-                 "en": "Decision recorded; more decisions are needed – state: {state}."},
-    "rejected": {"sv": "Beslut registrerat: avslaget – läge: {state}.",
-                 "en": "Decision recorded: rejected – state: {state}."},
-    "audit_ok": {"sv": "Händelseloggen är intakt ({count} incidenter kontrollerade).",
-                 "en": "The event log is intact ({count} incidents checked)."},
+        "en": "Waiting for a decision ({approval}). Approvers have been told; state: {state}.",
+    },
+    "approved": {
+        "sv": "Beslut registrerat: godkänt – läge nu: {state}.",
+        "en": "Decision recorded: approved – state now: {state}.",
+    },
+    "recorded": {
+        "sv": "Beslut registrerat; fler beslut behövs – läge: {state}.",
+        "en": "Decision recorded; more decisions are needed – state: {state}.",
+    },
+    "rejected": {
+        "sv": "Beslut registrerat: avslaget – läge: {state}.",
+        "en": "Decision recorded: rejected – state: {state}.",
+    },
+    "audit_ok": {
+        "sv": "Händelseloggen är intakt ({count} incidenter kontrollerade).",
+        "en": "The event log is intact ({count} incidents checked).",
+    },
     "audit_bad": {"sv": "Händelseloggen har ändrats:", "en": "The event log has been altered:"},
     "none": {"sv": "–", "en": "-"},
-    "delivered": {"sv": "Utskick: {sent} skickade, {retrying} försöks igen, {dead} misslyckade.",
-                  "en": "Delivery: {sent} sent, {retrying} retrying, {dead} dead."},
+    "delivered": {
+        "sv": "Utskick: {sent} skickade, {retrying} försöks igen, {dead} misslyckade.",
+        "en": "Delivery: {sent} sent, {retrying} retrying, {dead} dead.",
+    },
     "requeued": {"sv": "Meddelande {id} köat igen.", "en": "Message {id} queued again."},
-    "preview_done": {"sv": "{count} meddelanden skulle skickas (resultat: {result}). Inget skickades.",
-                     "en": "{count} messages would be sent (result: {result}). Nothing was sent."},
+    "preview_done": {
+        "sv": "{count} meddelanden skulle skickas (resultat: {result}). Inget skickades.",
+        "en": "{count} messages would be sent (result: {result}). Nothing was sent.",
+    },
     "channel": {"sv": "Kanal", "en": "Channel"},
     "audience": {"sv": "Målgrupp", "en": "Audience"},
     "subject": {"sv": "Ämne", "en": "Subject"},
@@ -64,10 +84,15 @@ _TEXTS: dict[str, dict[str, str]] = {
     "attempts": {"sv": "Försök", "en": "Attempts"},
     "recipients": {"sv": "Mottagare", "en": "Recipients"},
     "plan": {"sv": "Plan", "en": "Plan"},
-    "worker_once": {"sv": "Timers: {timers} utlösta. Utskick: {sent} skickade, {retrying} försöks igen, {dead} misslyckade.",
-                    "en": "Timers: {timers} fired. Delivery: {sent} sent, {retrying} retrying, {dead} dead."},
-    "worker_started": {"sv": "driftplan arbetar (timers och utskick), data i {data}. Avsluta med Ctrl-C.",
-                       "en": "driftplan worker running (timers and delivery), data in {data}. Stop with Ctrl-C."},
+    "worker_once": {
+        "sv": "Timers: {timers} utlösta. Utskick: {sent} skickade, {retrying} försöks igen, "
+        "{dead} misslyckade.",
+        "en": "Timers: {timers} fired. Delivery: {sent} sent, {retrying} retrying, {dead} dead.",
+    },
+    "worker_started": {
+        "sv": "driftplan arbetar (timers och utskick), data i {data}. Avsluta med Ctrl-C.",
+        "en": "driftplan worker running (timers and delivery), data in {data}. Stop with Ctrl-C.",
+    },
     "worker_stopped": {"sv": "driftplan har stoppats.", "en": "driftplan worker stopped."},
     "channel_kind": {"sv": "Typ", "en": "Kind"},
     "mode": {"sv": "Läge", "en": "Mode"},

@@ -55,8 +55,9 @@ class TimerRunner:
                     return FireResult(False, "not due yet")
                 incident = uow.incidents.get(timer.incident_id)
                 if timer.state_epoch != incident.state_epoch:
-                    uow.timers.cancel(incident.id, key_prefix=timer.key, now=now,
-                                      state_epoch=timer.state_epoch)
+                    uow.timers.cancel(
+                        incident.id, key_prefix=timer.key, now=now, state_epoch=timer.state_epoch
+                    )
                     uow.commit()
                     return FireResult(False, "the incident has left the timer's state")
                 if not uow.timers.fire(timer.id, now):
@@ -75,8 +76,11 @@ class TimerRunner:
         kind = timer.payload.get("kind")
         definition = self.service.definition_of(uow, incident)
         evaluator = evaluator_for(definition)
-        event = {"timer": timer.key, "due_at": timer.due_at.isoformat(),
-                 "late_seconds": round(late, 3)}
+        event = {
+            "timer": timer.key,
+            "due_at": timer.due_at.isoformat(),
+            "late_seconds": round(late, 3),
+        }
         if kind == "approval_reminder":
             approval = uow.approvals.get(timer.payload["approval"])
             if approval.status != REQUESTED:
@@ -85,11 +89,18 @@ class TimerRunner:
             assert t.gate is not None
             reminder = t.gate.remind[int(timer.payload["index"])]
             self._log(uow, incident, now, "reminder", approval.trigger, event)
-            return int(self.service.gates.notify(
-                uow, definition, evaluator, incident, approval,
-                [NotifyIntent(reminder.notify, f"{approval.trigger}.gate.remind")], now,
-                f"timer:{timer.key}",
-            ))
+            return int(
+                self.service.gates.notify(
+                    uow,
+                    definition,
+                    evaluator,
+                    incident,
+                    approval,
+                    [NotifyIntent(reminder.notify, f"{approval.trigger}.gate.remind")],
+                    now,
+                    f"timer:{timer.key}",
+                )
+            )
         if kind == "approval_expire":
             self.service.gates.expire(uow, timer.payload["approval"], now)
             return 0
@@ -99,47 +110,91 @@ class TimerRunner:
         count = 0
         if spec.notify is not None:
             messages = build_messages(
-                definition, incident, [NotifyIntent(spec.notify, f"timer:{spec.id}")],
-                addressing=self.service.addressing(uow, evaluator), now=now,
-                cause=f"timer:{timer.key}", public_url=self.service.public_url,
+                definition,
+                incident,
+                [NotifyIntent(spec.notify, f"timer:{spec.id}")],
+                addressing=self.service.addressing(uow, evaluator),
+                now=now,
+                cause=f"timer:{timer.key}",
+                public_url=self.service.public_url,
             )
             for message in messages:
                 uow.messages.add(message)
             count += len(messages)
         if spec.every is not None:
-            uow.timers.add(Timer(
-                id=uuid.uuid4().hex, incident_id=incident.id, key=timer.key,
-                due_at=next_due(timer.due_at, spec.every, now), state_epoch=timer.state_epoch,
-                payload=dict(timer.payload),
-            ))
+            uow.timers.add(
+                Timer(
+                    id=uuid.uuid4().hex,
+                    incident_id=incident.id,
+                    key=timer.key,
+                    due_at=next_due(timer.due_at, spec.every, now),
+                    state_epoch=timer.state_epoch,
+                    payload=dict(timer.payload),
+                )
+            )
         if spec.fire is not None:
             count += self._fire_trigger(uow, definition, evaluator, incident, spec.fire, now)
         return count
 
     def _fire_trigger(
-        self, uow: Any, definition: Any, evaluator: Any, incident: Incident, trigger: str,
+        self,
+        uow: Any,
+        definition: Any,
+        evaluator: Any,
+        incident: Incident,
+        trigger: str,
         now: datetime,
     ) -> int:
         try:
             outcome = evaluator.evaluate(
-                state=incident.state, data=incident.data, flags=incident.flags, trigger=trigger,
-                actor=SYSTEM_ACTOR, changes={}, now=now,
+                state=incident.state,
+                data=incident.data,
+                flags=incident.flags,
+                trigger=trigger,
+                actor=SYSTEM_ACTOR,
+                changes={},
+                now=now,
             )
         except CommandError as exc:
             self._log(uow, incident, now, "timer_skipped", trigger, {"reason": str(exc)})
             return 0
         if outcome.pending is not None:
-            self.service.gates.request(uow, definition, evaluator, incident, outcome,
-                                       SYSTEM_ACTOR, now)
+            self.service.gates.request(
+                uow, definition, evaluator, incident, outcome, SYSTEM_ACTOR, now
+            )
             return 0
-        return int(self.service.apply(uow, definition, evaluator, incident, outcome,
-                                      SYSTEM_ACTOR, now, extra={"by": "timer"}))
+        return int(
+            self.service.apply(
+                uow,
+                definition,
+                evaluator,
+                incident,
+                outcome,
+                SYSTEM_ACTOR,
+                now,
+                extra={"by": "timer"},
+            )
+        )
 
     @staticmethod
-    def _log(uow: Any, incident: Incident, now: datetime, kind: str, trigger: str | None,
-             data: dict[str, Any]) -> None:
-        uow.events.append(incident, actor=SYSTEM_ACTOR.id, kind=kind, trigger=trigger,
-                          from_state=incident.state, to_state=incident.state, at=now, data=data)
+    def _log(
+        uow: Any,
+        incident: Incident,
+        now: datetime,
+        kind: str,
+        trigger: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        uow.events.append(
+            incident,
+            actor=SYSTEM_ACTOR.id,
+            kind=kind,
+            trigger=trigger,
+            from_state=incident.state,
+            to_state=incident.state,
+            at=now,
+            data=data,
+        )
 
     def fire_due(self, limit: int = 500) -> list[FireResult]:
         """Fire every timer that is due now (the sweep; also what `worker --once` does)."""
