@@ -14,8 +14,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: timers and message delivery on the embedded SQLite default (./driftplan-data).
 run: $(STAMP)
-	$(BIN)/driftplan serve
+	$(BIN)/driftplan init
+	$(BIN)/driftplan worker
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -96,11 +96,12 @@ def show(
             emit_json(view)
             return
         language = application.settings.lang
-        table = Table(title=f"{view['id']} – {view['state']}")
+        described = application.service.describe(incident_id, language)
+        table = Table(title=f"{view['id']} – {described['state_title']} ({view['state']})")
         table.add_column(t("field", language))
         table.add_column(t("value", language))
-        for key, value in view["data"].items():
-            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        for title, value in described["rows"]:
+            table.add_row(title, value)
         out_console.print(table)
         if view["pending_approvals"]:
             pending = Table(title=t("pending", language))

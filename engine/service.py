@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from engine.definition.loader import Definition
 from engine.effects import Addressing, PersonView, build_messages, state_timers
 from engine.errors import CommandError, NotAuthorized, NotFound
-from engine.fields import parse_payload
+from engine.definition.schema import localized
+from engine.fields import display_value, parse_payload
 from engine.gates import GateKeeper
 from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, Outcome, evaluator_for
 from engine.model import Incident
@@ -434,6 +435,20 @@ class Service:
             incident = uow.incidents.get(incident_id)
             approvals = uow.approvals.list(incident_id, status="pending")
             return incident_view(incident, approvals)
+
+    def describe(self, incident_id: str, language: str) -> dict[str, Any]:
+        """The incident for people: state and field titles, values formatted for readers."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            workflow = self.definition_of(uow, incident).workflow
+        rows = [
+            (localized(f.title, language) or name,
+             display_value(workflow, name, incident.data[name], language))
+            for name, f in workflow.fields.items()
+            if incident.data.get(name) not in (None, "", [])
+        ]
+        state = workflow.states[incident.state]
+        return {"state_title": localized(state.title, language), "rows": rows}
 
     def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
         with self.db.unit_of_work() as uow:

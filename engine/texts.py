@@ -4,8 +4,10 @@ from __future__ import annotations
 
 _TEXTS: dict[str, dict[str, str]] = {
     "init_done": {
-        "sv": "Klart. Data: {data}  Databas: {db}",
-        "en": "Done. Data: {data}  Database: {db}",
+        "sv": "Klart. Data: {data}  Databas: {db}\nNästa steg: driftplan directory import "
+        "examples/directory.yaml, sedan driftplan incident declare --as PERSON --set ...",
+        "en": "Done. Data: {data}  Database: {db}\nNext: driftplan directory import "
+        "examples/directory.yaml, then driftplan incident declare --as PERSON --set ...",
     },
     "directory_imported": {
         "sv": "Katalogen importerad: {people} personer, {lists} kontaktlistor.",
