@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.definition.loader import Definition
+from engine.definition.schema import localized
 from engine.effects import Addressing, PersonView, build_messages, state_timers
 from engine.errors import CommandError, NotAuthorized, NotFound
-from engine.definition.schema import localized
 from engine.fields import display_value, parse_payload
 from engine.gates import GateKeeper
 from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, Outcome, evaluator_for

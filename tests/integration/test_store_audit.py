@@ -116,7 +116,7 @@ def test_only_the_first_break_per_incident_is_reported(db: Database) -> None:
 
 
 def test_a_different_key_does_not_verify(db: Database) -> None:
-    """Verifying with another key fails at the first event (the chain is keyed, not a plain hash)."""
+    """Verifying with another key fails at event 1: the chain is keyed, not a plain hash."""
     add_logged_incident(db)
     findings = verify(db, b"another key of sufficient size!!").findings
     assert [(f.seq, f.reason) for f in findings] == [(1, "event 1 was edited")]

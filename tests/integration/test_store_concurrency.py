@@ -228,5 +228,3 @@ def test_thread_results_surface_errors() -> None:
     """The thread helper hands exceptions back, so a failing racer fails its test."""
     results = run_threads(2, lambda i: 1 / i)
     assert isinstance(results[0], ZeroDivisionError) and results[1] == 1.0
-
-

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from engine.errors import ConfigurationError
 from engine.store import Database
 from engine.store.tables import metadata
 
@@ -43,6 +44,14 @@ def test_fresh_database_migrates_to_head_once(database_url: str) -> None:
         assert set(sa.inspect(db.engine).get_table_names()) == TABLES
     finally:
         db.dispose()
+
+
+def test_a_schema_newer_than_the_code_is_refused_clearly(db: Database) -> None:
+    """A database migrated by a newer driftplan makes migrate() explain instead of crash."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(ConfigurationError, match=r"revision 9999.*newer driftplan"):
+        db.migrate()
 
 
 def test_migrations_create_exactly_the_declared_tables(db: Database) -> None:

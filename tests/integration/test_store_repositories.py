@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from engine.errors import ConfigurationError, Conflict, NotFound
-from engine.model import PENDING, SENT, Approval, Incident, Message, Timer
+from engine.model import PENDING, Approval, Incident, Message, Timer
 from engine.ports import Recipient
 from engine.store import (
     SUBSCRIBER_CONFIRMED,
@@ -174,7 +174,7 @@ def test_naive_datetimes_are_refused(db: Database) -> None:
     """Storing a naive datetime is a ValueError rather than a silently wrong time."""
     incident = add_incident(db)
     with db.unit_of_work() as uow, pytest.raises(ValueError, match="timezone-aware"):
-        uow.events.append(incident, actor="anna", kind="declare", at=datetime(2025, 1, 1))  # noqa: DTZ001
+        uow.events.append(incident, actor="anna", kind="declare", at=datetime(2025, 1, 1))
 
 
 def test_approval_round_trip_update_and_status_filter(db: Database) -> None:
@@ -263,7 +263,7 @@ def test_timers_open_due_fire_and_cancel(db: Database) -> None:
 
 
 def test_arming_the_same_timer_twice_conflicts_unless_cancelled(db: Database) -> None:
-    """A second open timer with the same key, epoch and due time is refused; after cancel it is not."""
+    """An open timer with the same key, epoch and due time is refused; a cancelled one is not."""
     add_incident(db)
     due = T0 + timedelta(hours=1)
     with db.unit_of_work() as uow:
