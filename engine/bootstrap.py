@@ -35,11 +35,15 @@ class App:
 
 def build(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> App:
     """Wire the app; creates the data folder and migrates the database unless told not to."""
-    settings.data.mkdir(parents=True, exist_ok=True)
+    # The data folder holds personal data (names, phone numbers) and the audit key.
+    settings.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = audit_key(settings.data, dict(os.environ))
     database = Database(settings.database(), audit_key=key)
     if migrate:
         database.migrate()
+    sqlite_file = settings.data / "driftplan.db"
+    if not settings.database_url and sqlite_file.exists():
+        sqlite_file.chmod(0o600)
     plans = PlanLibrary(settings.workflows, known_kinds=_known_kinds())
     clock = clock or SystemClock()
     service = Service(database=database, plans=plans, clock=clock, public_url=settings.public_url)
