@@ -258,12 +258,14 @@ class EmailChannel:
             raise PermanentDeliveryError(
                 f"Message {message.message_id} on channel '{message.channel}' has no recipients."
             )
-        prepared, refused = self._prepare(message)
-        with self._lock:
-            if self._outbox is not None:
+        if self._outbox is not None:
+            prepared, refused = self._prepare(message)
+            with self._lock:
                 report = self._outbox.write_emails(message, prepared)
-                return _merged(message, report.results, refused, report.target, live=False)
-            sent = self._send(prepared)
+            return _merged(message, report.results, refused, report.target, live=False)
+        payloads, refused = self._payloads(message)
+        with self._lock:
+            sent = self._send(payloads)
         assert self._config is not None  # set whenever there is no outbox
         return _merged(message, sent, refused, self._config.target, live=True)
 
@@ -285,14 +287,47 @@ class EmailChannel:
                 refused.append(RecipientResult(recipient.address, "permanent", str(exc)))
         return prepared, refused
 
-    def _send(self, prepared: Sequence[tuple[str, EmailMessage]]) -> list[RecipientResult]:
+    def _payloads(
+        self, message: OutgoingMessage
+    ) -> tuple[list[tuple[str, bytes]], list[RecipientResult]]:
+        """Each recipient's bytes on the wire (SMTP needs CRLF; smtplib sends bytes as is).
+
+        When every copy is the same but for `To` (plain e-mail: `compose` not overridden), the
+        message is built and serialised once and only the `To` line differs: building a MIME
+        message per recipient cost most of a large fan-out's time.
+        """
+        if type(self).compose is not EmailChannel.compose:
+            prepared, invalid = self._prepare(message)
+            return [(a, e.as_bytes(policy=SMTP_POLICY)) for a, e in prepared], invalid
+        payloads: list[tuple[str, bytes]] = []
+        refused: list[RecipientResult] = []
+        seen: set[str] = set()
+        shared: bytes | None = None
+        for recipient in message.recipients:
+            key = recipient.address.strip().lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                to = recipient_address(recipient)
+            except ValueError as exc:
+                refused.append(RecipientResult(recipient.address, "permanent", str(exc)))
+                continue
+            if shared is None:
+                template = build_email(message, to, mail_from=self.mail_from)
+                del template["To"]
+                shared = template.as_bytes(policy=SMTP_POLICY)
+            # A header object (not a str) so that a non-ASCII display name is RFC 2047-encoded.
+            to_header = SMTP_POLICY.header_factory("To", str(to))
+            payloads.append((to.addr_spec, SMTP_POLICY.fold_binary("To", to_header) + shared))
+        return payloads, refused
+
+    def _send(self, prepared: Sequence[tuple[str, bytes]]) -> list[RecipientResult]:
         assert self._config is not None and self._connection is not None
         sender = envelope_address(self._config.mail_from)
         results: list[RecipientResult] = []
-        for index, (address, email) in enumerate(prepared):
+        for index, (address, data) in enumerate(prepared):
             try:
-                # SMTP needs CRLF line ends; smtplib sends bytes as they are.
-                data = email.as_bytes(policy=SMTP_POLICY)
                 self._connection.send(sender, address, data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(address, (550, b"recipient refused"))

@@ -132,6 +132,7 @@ class Dispatcher:
             snapshot = uow.definitions.get(incident.definition_sha256)
         report: DeliveryReport | None = None
         error: DeliveryError | None = None
+        addressed = False
         try:
             channel, settings = self.channel_for(
                 incident.definition_sha256, snapshot, message.channel
@@ -140,7 +141,10 @@ class Dispatcher:
             outgoing = self._outgoing(
                 message, settings, incident.state, inbound.inbound_mailbox or ""
             )
-            if getattr(channel, "needs_recipients", False) and not message.recipients:
+            # Only channels that address people report per recipient; a published file or a
+            # webhook does not, so its subscribers are not "outstanding" after a success.
+            addressed = bool(getattr(channel, "needs_recipients", False))
+            if addressed and not message.recipients:
                 # Nobody is in the audience (e.g. no newsletter subscribers yet): nothing to
                 # send, which is not a failure; the event log records it as such.
                 report = DeliveryReport(results=(), target="(no recipients)", live=False)
@@ -151,12 +155,16 @@ class Dispatcher:
         except Exception as exc:
             log.exception("channel %s failed on message %s", message.channel, message.id)
             error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
-        self._record(message, report, error, summary)
+        self._record(message, report, error, summary, addressed=addressed)
 
     def _outgoing(
         self, message: Message, settings: Mapping[str, str], state: str, reply_to: str
     ) -> OutgoingMessage:
-        pending = {r["address"] for r in message.results if r.get("status") == "sent"}
+        # Recipients already served, or refused for good, are not tried again; `requeue`
+        # drops the permanent results when an operator decides to retry them.
+        done = {
+            r["address"] for r in message.results if r.get("status") in ("sent", "permanent")
+        }
         recipients = [
             Recipient(
                 address=r["address"],
@@ -165,7 +173,7 @@ class Dispatcher:
                 unsubscribe_url=self._unsubscribe_url(r),
             )
             for r in message.recipients
-            if r["address"] not in pending
+            if r["address"] not in done
         ]
         meeting = None
         if message.meeting:
@@ -208,6 +216,8 @@ class Dispatcher:
         report: DeliveryReport | None,
         error: DeliveryError | None,
         summary: DispatchSummary,
+        *,
+        addressed: bool,
     ) -> None:
         now = self.clock.now()
         message.attempts += 1
@@ -227,11 +237,11 @@ class Dispatcher:
         message.results = list(results.values())
         sent = {a for a, r in results.items() if r["status"] == "sent"}
         permanent = {a for a, r in results.items() if r["status"] == "permanent"}
-        outstanding = [
-            r
-            for r in message.recipients
-            if r["address"] not in sent and r["address"] not in permanent
-        ]
+        outstanding = (
+            [r for r in message.recipients if r["address"] not in sent | permanent]
+            if addressed
+            else []
+        )
         if isinstance(error, PermanentDeliveryError):
             message.status = DEAD
             message.last_error = str(error)

@@ -128,7 +128,10 @@ def build_messages(
             recipients = _recipients(definition, notify, audience, addressing, approver_slots)
             messages.append(
                 Message(
-                    id=uuid.uuid4().hex,
+                    # Sortable by time, then by the plan's order: the dispatcher claims in id
+                    # order, so the login-page banner named first goes out first even when a
+                    # large e-mail comes from the same command.
+                    id=f"{now:%Y%m%d%H%M%S%f}-{len(messages):03d}-{uuid.uuid4().hex[:8]}",
                     incident_id=incident.id,
                     channel=channel_name,
                     kind=channel.kind,

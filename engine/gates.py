@@ -211,7 +211,7 @@ class GateKeeper:
             with service.db.unit_of_work() as uow:
                 approval = uow.approvals.get(approval_id)
                 incident_id = approval.incident_id
-                incident = uow.incidents.get(approval.incident_id)
+                incident = uow.incidents.get(approval.incident_id, for_update=True)
                 definition = service.definition_of(uow, incident)
                 evaluator = evaluator_for(definition)
                 recorder = service.actor(uow, actor_id)

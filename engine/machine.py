@@ -390,6 +390,10 @@ class Evaluator:
     ) -> None:
         accepted = None if t.accepts is None else set(t.accepts) | set(t.requires)
         for key in changes:
+            if key not in self.workflow.fields:
+                # Callers parse input by the plan's fields first; this guards the store anyway.
+                known = ", ".join(sorted(self.workflow.fields))
+                raise InvalidField(key, f"unknown field. Known fields: {known}")
             if accepted is not None and key not in accepted:
                 raise InvalidField(
                     key,

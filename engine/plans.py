@@ -68,6 +68,10 @@ class PlanLibrary:
                 names.append(f"{path.name} (invalid)")
         return names
 
+    def cached(self, sha256: str) -> Definition | None:
+        """The definition with this hash if this process has it already."""
+        return self._by_sha.get(sha256)
+
     def pinned(self, sha256: str, snapshot: dict[str, object] | None) -> Definition:
         """The definition an incident started with, from cache or its stored snapshot."""
         found = self._by_sha.get(sha256)

@@ -78,11 +78,24 @@ class Service:
         return Actor(person.id, frozenset(person.roles), person.subregion, person.name)
 
     def definition_of(self, uow: Any, incident: Incident) -> Definition:
+        """The plan version the incident runs on; read from the database only once."""
+        cached = self.plans.cached(incident.definition_sha256)
+        if cached is not None:
+            return cached
         return self.plans.pinned(
             incident.definition_sha256, uow.definitions.get(incident.definition_sha256)
         )
 
     def addressing(self, uow: Any, evaluator: Evaluator) -> Addressing:
+        """Who is who, read once per transaction (a command may send many notifications)."""
+        cached = getattr(uow, "_driftplan_addressing", None)
+        if cached is not None and cached[0] is evaluator:
+            return cached[1]  # type: ignore[no-any-return]
+        addressing = self._load_addressing(uow, evaluator)
+        uow._driftplan_addressing = (evaluator, addressing)
+        return addressing
+
+    def _load_addressing(self, uow: Any, evaluator: Evaluator) -> Addressing:
         people = [
             PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion)
             for p in uow.directory.people()
@@ -225,7 +238,7 @@ class Service:
         self, uow: Any, incident_id: str, trigger: str, actor_id: str, values: Mapping[str, Any]
     ) -> CommandResult:
         now = self.clock.now()
-        incident = uow.incidents.get(incident_id)
+        incident = uow.incidents.get(incident_id, for_update=True)
         actor = self.actor(uow, actor_id)
         definition = self.definition_of(uow, incident)
         evaluator = evaluator_for(definition)
@@ -330,11 +343,11 @@ class Service:
             self.gates.withdraw_all(uow, incident, now, reason=f"left state {from_state}")
             incident.state = outcome.dest
             incident.state_epoch += 1
-        for timer in outcome.reset_timers:
+        if outcome.reset_timers:
             uow.timers.cancel(
                 incident.id,
                 state_epoch=incident.state_epoch,
-                key_prefix=f"state:{incident.state}:{timer.id}",
+                keys=[f"state:{incident.state}:{timer.id}" for timer in outcome.reset_timers],
                 now=now,
             )
         uow.events.append(
@@ -356,10 +369,8 @@ class Service:
             cause=f"{kind}:{outcome.trigger}",
             public_url=self.public_url,
         )
-        for message in messages:
-            uow.messages.add(message)
-        for row in state_timers(incident, outcome.arm_timers + outcome.reset_timers, now):
-            uow.timers.add(row)
+        uow.messages.add_many(messages)
+        uow.timers.add_many(state_timers(incident, outcome.arm_timers + outcome.reset_timers, now))
         if incident.state in evaluator.final_states:
             incident.closed = True
             uow.timers.cancel(incident.id, now=now)

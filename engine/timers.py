@@ -53,7 +53,7 @@ class TimerRunner:
                     return FireResult(False, "already fired or cancelled")
                 if timer.due_at > now:
                     return FireResult(False, "not due yet")
-                incident = uow.incidents.get(timer.incident_id)
+                incident = uow.incidents.get(timer.incident_id, for_update=True)
                 if timer.state_epoch != incident.state_epoch:
                     uow.timers.cancel(
                         incident.id, key_prefix=timer.key, now=now, state_epoch=timer.state_epoch

@@ -42,6 +42,20 @@ class MessageRepository(Repository):
         values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
         self._insert_unique(sa.insert(_m).values(values), f"Message '{message.id}' already exists.")
 
+    def add_many(self, messages: builtins.list[Message]) -> None:
+        """Queue a command's messages in one round trip.
+
+        Their ids are fresh random values, so no duplicate is expected: no savepoint per row
+        (which cost a third of a command's time), one executemany instead.
+        """
+        if not messages:
+            return
+        rows = [
+            values_of(m, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+            for m in messages
+        ]
+        self._uow.execute(sa.insert(_m), rows)  # type: ignore[arg-type]
+
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
         row = self._uow.execute(sa.select(_m).where(_m.c.id == message_id)).mappings().one_or_none()
@@ -126,6 +140,12 @@ class TimerRepository(Repository):
             f"{timer.due_at.isoformat()} (state epoch {timer.state_epoch}).",
         )
 
+    def add_many(self, timers: builtins.list[Timer]) -> None:
+        """Arm a command's timers in one round trip (fresh ids and due times: no savepoint)."""
+        if timers:
+            rows = [values_of(timer, _TIMER_FIELDS) for timer in timers]
+            self._uow.execute(sa.insert(_t), rows)  # type: ignore[arg-type]
+
     def get(self, timer_id: str) -> Timer:
         """The timer, or NotFound."""
         row = self._uow.execute(sa.select(_t).where(_t.c.id == timer_id)).mappings().one_or_none()
@@ -178,12 +198,15 @@ class TimerRepository(Repository):
         now: datetime,
         state_epoch: int | None = None,
         key_prefix: str | None = None,
+        keys: builtins.list[str] | None = None,
     ) -> int:
         """Cancel the incident's open timers (only of `state_epoch` / with keys starting with
         `key_prefix`, when given); returns how many were cancelled."""
         condition = sa.and_(_t.c.incident_id == incident_id, self._open())
         if state_epoch is not None:
             condition = sa.and_(condition, _t.c.state_epoch == state_epoch)
+        if keys is not None:
+            condition = sa.and_(condition, _t.c.key.in_(keys))
         if key_prefix is not None:
             # autoescape: a key containing % or _ must match literally, not as a pattern.
             condition = sa.and_(condition, _t.c.key.startswith(key_prefix, autoescape=True))

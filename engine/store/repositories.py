@@ -101,13 +101,18 @@ class IncidentRepository(Repository):
             sa.insert(t.incidents).values(values), f"Incident '{incident.id}' already exists."
         )
 
-    def get(self, incident_id: str) -> Incident:
-        """The incident, or NotFound."""
-        row = (
-            self._uow.execute(sa.select(t.incidents).where(t.incidents.c.id == incident_id))
-            .mappings()
-            .one_or_none()
-        )
+    def get(self, incident_id: str, *, for_update: bool = False) -> Incident:
+        """The incident, or NotFound.
+
+        `for_update` locks the row on PostgreSQL for the rest of the transaction, so that a
+        command that lost a race waits and then sees the winner's state instead of doing all
+        its work before failing on the version check (SQLite's BEGIN IMMEDIATE already
+        serializes writers, and SQLAlchemy leaves FOR UPDATE out there).
+        """
+        query = sa.select(t.incidents).where(t.incidents.c.id == incident_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._uow.execute(query).mappings().one_or_none()
         if row is None:
             raise NotFound(f"Incident '{incident_id}' does not exist.")
         return Incident(**row_fields(row, _INCIDENT_FIELDS))
