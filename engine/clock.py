@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = ["FakeClock", "ScaledClock"]
 
+WAKE_MARGIN = 0.001  # real seconds added to every wake-up instant (see ScaledClock.to_real)
+
 
 def _aware(value: datetime, name: str) -> datetime:
     """The value in UTC; a naive datetime is a caller's bug, not something to guess about."""
@@ -59,7 +61,9 @@ class ScaledClock:
     """Virtual time running `speed` times faster than real time from `start_virtual`.
 
     Speed can change while the clock runs (an exercise may rush through a quiet tail): the
-    change re-anchors the clock at the current instant, so virtual time stays continuous.
+    change re-anchors the clock at the current instant, so virtual time stays continuous. The
+    clock can be paused (created paused, or by `pause()`), so that setting up an exercise and
+    its own bookkeeping between steps does not eat virtual minutes.
     """
 
     def __init__(
@@ -67,6 +71,7 @@ class ScaledClock:
         start_virtual: datetime,
         speed: float,
         *,
+        paused: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] | None = None,
     ) -> None:
@@ -78,6 +83,7 @@ class ScaledClock:
         self._speed = float(speed)
         self._virtual0 = _aware(start_virtual, "start_virtual")
         self._mono0 = monotonic()
+        self._paused_at: float | None = self._mono0 if paused else None
 
     @property
     def speed(self) -> float:
@@ -91,7 +97,23 @@ class ScaledClock:
             return self._virtual_at(self._monotonic())
 
     def _virtual_at(self, mono: float) -> datetime:
+        if self._paused_at is not None:
+            mono = self._paused_at
         return self._virtual0 + timedelta(seconds=(mono - self._mono0) * self._speed)
+
+    def pause(self) -> None:
+        """Stop virtual time until `resume()`; pausing twice is harmless."""
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = self._monotonic()
+
+    def resume(self) -> None:
+        """Let virtual time run again from where it stood when paused."""
+        with self._lock:
+            if self._paused_at is not None:
+                mono = self._monotonic()
+                self._mono0 += mono - self._paused_at
+                self._paused_at = None
 
     def set_speed(self, speed: float) -> None:
         """Run at `speed` from now on, without a jump in virtual time."""
@@ -101,10 +123,15 @@ class ScaledClock:
             mono = self._monotonic()
             self._virtual0 = self._virtual_at(mono)
             self._mono0 = mono
+            if self._paused_at is not None:
+                self._paused_at = mono
             self._speed = float(speed)
 
     def real_delay(self, virtual: datetime) -> float:
-        """Real seconds from now until `virtual` arrives at the current speed (<= 0: passed)."""
+        """Real seconds from now until `virtual` arrives at the current speed (<= 0: passed).
+
+        While paused, the delay is counted from the moment the clock resumes.
+        """
         virtual = _aware(virtual, "virtual")
         with self._lock:
             ahead = (virtual - self._virtual_at(self._monotonic())).total_seconds()
@@ -113,7 +140,8 @@ class ScaledClock:
     def to_real(self, virtual: datetime) -> datetime:
         """The wall-clock (UTC) instant at which `virtual` arrives at the current speed.
 
-        A later speed change moves that instant; the alarm clock's periodic sweep fires
-        anything that is due by then, so a timer is at worst one sweep late, never lost.
+        Rounded up by a millisecond: a wake-up a hair early would find the timer not yet due.
+        A later speed change moves the instant; the alarm clock's periodic sweep fires anything
+        due by then, so a timer is at worst one sweep late, never lost.
         """
-        return self._wall() + timedelta(seconds=self.real_delay(virtual))
+        return self._wall() + timedelta(seconds=self.real_delay(virtual) + WAKE_MARGIN)

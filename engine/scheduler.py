@@ -41,6 +41,11 @@ def fire_timer_job(runner_key: str, timer_id: str) -> None:
     if runner is None:
         return
     result = runner.fire(timer_id)
+    clock = _clocks.get(runner_key)
+    if result.reason == "not due yet" and clock is not None:
+        # Woken early (a scaled clock, or wall clock skew): wake again at the due time
+        # rather than waiting for the next sweep.
+        clock.rearm(timer_id)
     if result.fired and result.late_seconds > 1:
         log.info("timer %s fired %.1f s late", timer_id, result.late_seconds)
 
@@ -58,8 +63,11 @@ class LeaderLock:
         if self.database.dialect == "postgresql":
             if self._conn is None:
                 self._conn = self.database.engine.connect()
+            # Keyed by schema as well: installations in separate schemas of one database
+            # each have their own scheduler.
             got = self._conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+                sa.text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"),
+                {"k": LOCK_KEY},
             ).scalar()
             self._conn.commit()
             return bool(got)
@@ -75,7 +83,10 @@ class LeaderLock:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),
+                    {"k": LOCK_KEY},
+                )
                 self._conn.commit()
             finally:
                 self._conn.close()
@@ -129,6 +140,20 @@ class AlarmClock:
         _clocks.pop(self.key, None)
         self.lock.release()
         self.leader = False
+
+    def rearm(self, timer_id: str) -> None:
+        """Schedule one timer's job again (it woke before its due time)."""
+        with self.runner.service.db.unit_of_work(read_only=True) as uow:
+            timer = uow.timers.get(timer_id)
+        run_at = max(self.to_real(timer.due_at), datetime.now(UTC) + timedelta(milliseconds=10))
+        self._scheduler.add_job(
+            JOB_FUNC,
+            "date",
+            run_date=run_at,
+            id=timer.id,
+            args=[self.key, timer.id],
+            replace_existing=True,
+        )
 
     def sweep(self) -> None:
         """Take or keep leadership; fire what is due; (re)schedule jobs for open timers."""

@@ -370,7 +370,10 @@ class Service:
             public_url=self.public_url,
         )
         uow.messages.add_many(messages)
-        uow.timers.add_many(state_timers(incident, outcome.arm_timers + outcome.reset_timers, now))
+        timers = state_timers(incident, outcome.arm_timers + outcome.reset_timers, now)
+        # A reset must not re-arm a deadline that has already passed and fired (an `at` timer
+        # whose field did not change): the operators were told once, and the row exists.
+        uow.timers.add_many([t for t in timers if t.due_at > now or not uow.timers.has_fired(t)])
         if incident.state in evaluator.final_states:
             incident.closed = True
             uow.timers.cancel(incident.id, now=now)
@@ -442,7 +445,7 @@ class Service:
 
     # ---------------------------------------------------------------- questions
     def show(self, incident_id: str) -> dict[str, Any]:
-        with self.db.unit_of_work() as uow:
+        with self.db.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
             approvals = uow.approvals.list(incident_id, status="pending")
             return incident_view(incident, approvals)
@@ -453,8 +456,10 @@ class Service:
             incident = uow.incidents.get(incident_id)
             workflow = self.definition_of(uow, incident).workflow
         rows = [
-            (localized(f.title, language) or name,
-             display_value(workflow, name, incident.data[name], language))
+            (
+                localized(f.title, language) or name,
+                display_value(workflow, name, incident.data[name], language),
+            )
             for name, f in workflow.fields.items()
             if incident.data.get(name) not in (None, "", [])
         ]
@@ -462,12 +467,12 @@ class Service:
         return {"state_title": localized(state.title, language), "rows": rows}
 
     def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        with self.db.unit_of_work() as uow:
+        with self.db.unit_of_work(read_only=True) as uow:
             return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
 
     def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
         """The triggers this person may fire now, with their destination and gate."""
-        with self.db.unit_of_work() as uow:
+        with self.db.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
             actor = self.actor(uow, actor_id)
             evaluator = evaluator_for(self.definition_of(uow, incident))
@@ -487,7 +492,7 @@ class Service:
             return out
 
     def log(self, incident_id: str) -> list[dict[str, Any]]:
-        with self.db.unit_of_work() as uow:
+        with self.db.unit_of_work(read_only=True) as uow:
             uow.incidents.get(incident_id)
             return [
                 {

@@ -146,6 +146,18 @@ class TimerRepository(Repository):
             rows = [values_of(timer, _TIMER_FIELDS) for timer in timers]
             self._uow.execute(sa.insert(_t), rows)  # type: ignore[arg-type]
 
+    def has_fired(self, timer: Timer) -> bool:
+        """Whether this very timer (incident, key, epoch, due time) has already fired."""
+        query = sa.select(_t.c.id).where(
+            _t.c.incident_id == timer.incident_id,
+            _t.c.key == timer.key,
+            _t.c.state_epoch == timer.state_epoch,
+            _t.c.due_at == aware(timer.due_at, "due_at"),
+            _t.c.fired_at.is_not(None),
+            _t.c.cancelled_at.is_(None),
+        )
+        return self._uow.execute(query.limit(1)).first() is not None
+
     def get(self, timer_id: str) -> Timer:
         """The timer, or NotFound."""
         row = self._uow.execute(sa.select(_t).where(_t.c.id == timer_id)).mappings().one_or_none()
