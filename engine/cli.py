@@ -172,10 +172,10 @@ def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt
     run(body)
 
 
+from engine import cli_exercise as _cli_exercise  # noqa: E402
 from engine import cli_incident as _cli_incident  # noqa: E402  (registers incident commands)
 from engine import cli_more as _cli_more  # noqa: E402  (audit, outbox, worker, ...)
 from engine import cli_subscribers as _cli_subscribers  # noqa: E402
-from engine import cli_exercise as _cli_exercise  # noqa: E402
 
 _ = (_cli_incident, _cli_more, _cli_subscribers, _cli_exercise)
 
