@@ -329,7 +329,7 @@ class Evaluator:
         new_flags = frozenset(flags) | frozenset(t.flags)
         applied = {k: merged[k] for k in changes}
         if t.gate is not None and not approved:
-            request = self._gate_request(t, actor, merged, changes)
+            request = self._gate_request(t, actor, data, merged, changes)
             if request.open_slots:
                 if not (self.effective_roles(actor) & set(t.allowed)) and not actor.is_system:
                     raise NotAuthorized(
@@ -403,7 +403,16 @@ class Evaluator:
         needed = list(t.requires)
         if declaring:
             needed += [n for n, f in self.workflow.fields.items() if f.required]
-        missing = sorted({n for n in needed if merged.get(n) in (None, "", [])})
+        # A required field the trigger appends to must bring new values in this very trigger:
+        # what the incident already holds does not count (add_reserve_subregion adds one).
+        missing = sorted(
+            {
+                n
+                for n in needed
+                if merged.get(n) in (None, "", [])
+                or (n in t.append and changes.get(n) in (None, "", []))
+            }
+        )
         if missing:
             raise MissingField(missing, f"'{t.trigger}'")
         for key in t.append:
@@ -416,15 +425,21 @@ class Evaluator:
         self,
         t: TransitionDef,
         actor: Actor,
+        data: Mapping[str, Any],
         merged: Mapping[str, Any],
         changes: Mapping[str, Any],
     ) -> GateRequest:
         assert t.gate is not None
-        # A scoped gate decides over the values this trigger brings (the new sub-regions);
-        # without new values it decides over the incident's data.
+        # A scoped gate decides over the values this trigger brings; for an appended field only
+        # the values that are new (adding skaraborg to fyrbodal asks skaraborg's decider only).
         scope_data = dict(merged)
-        if t.gate.scope is not None and t.gate.scope.field in changes:
-            scope_data[t.gate.scope.field] = changes[t.gate.scope.field]
+        field = t.gate.scope.field if t.gate.scope is not None else None
+        if field is not None and field in changes:
+            new = changes[field]
+            if field in t.append and isinstance(new, list):
+                old = data.get(field) or []
+                new = [v for v in new if v not in old]
+            scope_data[field] = new
         slots = self.slots(t.gate, scope_data)
         filled = tuple(i for i, s in enumerate(slots) if self.can_fill(actor, s))
         return GateRequest(t.trigger, t.gate, slots, filled)

@@ -27,11 +27,16 @@ CHAIR = "margareta.lund"
 # How long to keep racers waiting at most; SQLite's busy timeout is 10 s, and a racer that
 # waits longer gets "database is busy" (a conflict too, but then it did not race).
 MAX_HOLD_SECONDS = 6.0
-# What a loser is told. On PostgreSQL every racer read the incident before it waited, so each
-# loser lost an optimistic version check; on SQLite BEGIN IMMEDIATE queues racers before they
-# read, so each loser finds the state already changed (or, after 10 s, the database busy).
+# What a loser is told. On PostgreSQL a command locks the incident row (SELECT ... FOR UPDATE)
+# before it evaluates, so a racer waits for the winner and then finds the state changed; one
+# that read before the lock was taken loses the optimistic version check instead. On SQLite
+# BEGIN IMMEDIATE queues racers before they read, so each loser finds the state already changed
+# (or, after 10 s, the database busy).
 LOSER_MESSAGES = {
-    "postgres": ("was changed by someone else",),
+    "postgres": (
+        "'enter_total_reserve' is not possible in state 'total_reserve'",
+        "was changed by someone else",
+    ),
     "sqlite": (
         "'enter_total_reserve' is not possible in state 'total_reserve'",
         "The database is busy with another command",
