@@ -162,9 +162,7 @@ class Dispatcher:
     ) -> OutgoingMessage:
         # Recipients already served, or refused for good, are not tried again; `requeue`
         # drops the permanent results when an operator decides to retry them.
-        done = {
-            r["address"] for r in message.results if r.get("status") in ("sent", "permanent")
-        }
+        done = {r["address"] for r in message.results if r.get("status") in ("sent", "permanent")}
         recipients = [
             Recipient(
                 address=r["address"],

@@ -441,6 +441,9 @@ class Evaluator:
                 new = [v for v in new if v not in old]
             scope_data[field] = new
         slots = self.slots(t.gate, scope_data)
+        if field is not None and not slots:
+            # A scoped decision about nothing must not pass as decided.
+            raise MissingField([field], f"'{t.trigger}'")
         filled = tuple(i for i, s in enumerate(slots) if self.can_fill(actor, s))
         return GateRequest(t.trigger, t.gate, slots, filled)
 
