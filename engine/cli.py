@@ -9,6 +9,7 @@ conflict (message on stderr), 2 usage.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.bootstrap import App, build
@@ -45,8 +47,13 @@ err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False, soft_wrap=True)
 
 
+_language = {"current": ""}  # the language of the running command, for its error messages
+
+
 def _settings(data: Path | None, lang: str | None = None) -> Settings:
-    return Settings.load(data=data, lang=lang)
+    settings = Settings.load(data=data, lang=lang)
+    _language["current"] = settings.lang
+    return settings
 
 
 def _app(data: Path | None, lang: str | None = None) -> App:
@@ -58,7 +65,9 @@ def run(body: Callable[[], T]) -> T:
     try:
         return body()
     except DriftplanError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        language = _language["current"] or os.environ.get("DRIFTPLAN_LANG", "sv")
+        label = "fel" if language == "sv" else "error"
+        err_console.print(f"[bold red]{label}:[/] {escape(exc.text(language))}", highlight=False)
         raise typer.Exit(1) from None
 
 

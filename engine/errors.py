@@ -32,7 +32,21 @@ from dataclasses import dataclass
 
 
 class DriftplanError(Exception):
-    """Base of every deliberate driftplan error."""
+    """Base of every deliberate driftplan error.
+
+    `str(err)` is English (logs, the API); `err.text("sv")` is what a Swedish-speaking operator
+    reads when the raiser gave a Swedish wording (`sv=`), else the English one.
+    """
+
+    def __init__(self, *args: object, sv: str | None = None) -> None:
+        super().__init__(*args)
+        self.sv = sv
+
+    def text(self, language: str) -> str:
+        """The message in `language` ("sv" or "en"), falling back to English."""
+        if language == "sv" and self.sv:
+            return self.sv
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,10 @@ class UnknownTrigger(CommandError):
 
     def __init__(self, trigger: str, known: Iterable[str]) -> None:
         self.trigger = trigger
-        super().__init__(f"Unknown trigger '{trigger}'. Known triggers: {_choices(known)}.")
+        super().__init__(
+            f"Unknown trigger '{trigger}'. Known triggers: {_choices(known)}.",
+            sv=f"Okänd åtgärd '{trigger}'. Kända åtgärder: {_choices(known)}.",
+        )
 
 
 class TransitionNotAllowed(CommandError):
@@ -105,21 +122,35 @@ class TransitionNotAllowed(CommandError):
     def __init__(self, trigger: str, state: str, available: Iterable[str]) -> None:
         self.trigger = trigger
         self.state = state
+        possible = _choices(available)
         super().__init__(
-            f"'{trigger}' is not possible in state '{state}'. Possible now: {_choices(available)}."
+            f"'{trigger}' is not possible in state '{state}'. Possible now: {possible}.",
+            sv=f"'{trigger}' går inte i läget '{state}'. Möjligt nu: {possible}.",
         )
 
 
 class NotAuthorized(CommandError):
     """The actor does not hold a role that the plan requires for this action."""
 
-    def __init__(self, actor: str, action: str, allowed: Iterable[str], detail: str = "") -> None:
+    def __init__(
+        self,
+        actor: str,
+        action: str,
+        allowed: Iterable[str],
+        detail: str = "",
+        *,
+        action_sv: str = "",
+        detail_sv: str = "",
+    ) -> None:
         self.actor = actor
         self.action = action
         self.allowed = sorted(allowed)
+        roles = _choices(self.allowed)
         extra = f" {detail}" if detail else ""
+        extra_sv = f" {detail_sv or detail}" if (detail_sv or detail) else ""
         super().__init__(
-            f"{actor} may not {action}.{extra} Allowed roles: {_choices(self.allowed)}."
+            f"{actor} may not {action}.{extra} Allowed roles: {roles}.",
+            sv=f"{actor} får inte {action_sv or action}.{extra_sv} Tillåtna roller: {roles}.",
         )
 
 
@@ -128,19 +159,22 @@ class MissingField(CommandError):
 
     def __init__(self, fields: Iterable[str], action: str) -> None:
         self.fields = sorted(fields)
+        names = ", ".join(self.fields)
+        hint = " ".join(f"--set {f}=..." for f in self.fields)
         super().__init__(
-            f"{action} needs {', '.join(self.fields)}: set "
-            + " ".join(f"--set {f}=..." for f in self.fields)
-            + "."
+            f"{action} needs {names}: set {hint}.",
+            sv=f"{action} kräver {names}: ange {hint}.",
         )
 
 
 class InvalidField(CommandError):
     """Incident data has an unknown key or a value of the wrong type."""
 
-    def __init__(self, field: str, detail: str) -> None:
+    def __init__(self, field: str, detail: str, *, detail_sv: str = "") -> None:
         self.field = field
-        super().__init__(f"Field '{field}': {detail}")
+        super().__init__(
+            f"Field '{field}': {detail}", sv=f"Uppgiften '{field}': {detail_sv or detail}"
+        )
 
 
 class ConditionFailed(CommandError):
@@ -148,7 +182,10 @@ class ConditionFailed(CommandError):
 
     def __init__(self, trigger: str, explanation: str) -> None:
         self.trigger = trigger
-        super().__init__(f"'{trigger}' is not possible: {explanation}.")
+        super().__init__(
+            f"'{trigger}' is not possible: {explanation}.",
+            sv=f"'{trigger}' går inte: villkoret är inte uppfyllt ({explanation}).",
+        )
 
 
 class ApprovalError(CommandError):

@@ -240,6 +240,10 @@ class GateKeeper:
                         "Still to decide: "
                         + _describe_slots(definition, approval.slots, "en")
                         + ".",
+                        action_sv=f"besluta om {approval.id} ({approval.trigger})",
+                        detail_sv="Återstår att besluta: "
+                        + _describe_slots(definition, approval.slots, "sv")
+                        + ".",
                     )
                 decision = APPROVED if approve else REJECTED
                 record = {
@@ -328,11 +332,14 @@ class GateKeeper:
                 recorder.name or recorder.id,
                 f"record a decision on behalf of {on_behalf_of}",
                 allowed,
+                action_sv=f"registrera ett beslut för {on_behalf_of}",
             )
         if not reference or not reference.strip():
             raise ApprovalError(
                 "A decision taken by phone needs a reference (e.g. the call time and number): "
-                "add --reference TEXT."
+                "add --reference TEXT.",
+                sv="Ett beslut som fattats per telefon behöver en referens (t.ex. tid och "
+                "nummer för samtalet): lägg till --reference TEXT.",
             )
         return self.service.actor(uow, on_behalf_of)
 

@@ -321,7 +321,12 @@ class Evaluator:
         transitions = [self.workflow.transitions[i] for i in candidates]
         if not any(self.may_fire(actor, t) for t in transitions):
             allowed = {r for t in transitions for r in t.allowed}
-            raise NotAuthorized(actor.name or actor.id, f"fire '{trigger}'", allowed)
+            raise NotAuthorized(
+                actor.name or actor.id,
+                f"fire '{trigger}'",
+                allowed,
+                action_sv=f"utföra '{trigger}'",
+            )
         merged = self._merge(transitions[0], data, changes)
         chosen = self._choose(candidates, merged, flags, now, trigger)
         t = self.workflow.transitions[chosen]
@@ -337,6 +342,8 @@ class Evaluator:
                         f"fire '{trigger}'",
                         set(t.allowed) | set(t.gate.any_of) | set(t.gate.all_of),
                         "Their role does not cover the decision needed here.",
+                        action_sv=f"utföra '{trigger}'",
+                        detail_sv="Rollen omfattar inte det beslut som behövs här.",
                     )
                 dest = (state if t.internal else t.dest) or ""
                 return Outcome(

@@ -73,7 +73,11 @@ class Service:
         except NotFound:
             raise NotFound(
                 f"No person '{person_id}' in the directory. Import the directory with "
-                "`driftplan directory import FILE` or check the id with `driftplan directory show`."
+                "`driftplan directory import FILE` or check the id with "
+                "`driftplan directory show`.",
+                sv=f"Personen '{person_id}' finns inte i katalogen. Importera katalogen med "
+                "`driftplan directory import FIL` eller kontrollera id:t med "
+                "`driftplan directory show`.",
             ) from None
         return Actor(person.id, frozenset(person.roles), person.subregion, person.name)
 

@@ -114,7 +114,10 @@ class IncidentRepository(Repository):
             query = query.with_for_update()
         row = self._uow.execute(query).mappings().one_or_none()
         if row is None:
-            raise NotFound(f"Incident '{incident_id}' does not exist.")
+            raise NotFound(
+                f"Incident '{incident_id}' does not exist.",
+                sv=f"Incidenten '{incident_id}' finns inte (se `driftplan incident list --all`).",
+            )
         return Incident(**row_fields(row, _INCIDENT_FIELDS))
 
     def list(self, include_closed: bool = False) -> builtins.list[Incident]:
@@ -147,7 +150,9 @@ class IncidentRepository(Repository):
                 raise NotFound(f"Incident '{incident.id}' does not exist.")
             raise Conflict(
                 f"Incident {incident.id} was changed by someone else (version {current}); "
-                "reload and try again."
+                "reload and try again.",
+                sv=f"Incidenten {incident.id} ändrades av någon annan samtidigt (version "
+                f"{current}); inget ändrades. Läs in den igen och försök på nytt.",
             )
         incident.row_version = expected + 1
 
@@ -236,7 +241,10 @@ class ApprovalRepository(Repository):
         query = sa.select(t.approvals).where(t.approvals.c.id == approval_id)
         row = self._uow.execute(query).mappings().one_or_none()
         if row is None:
-            raise NotFound(f"Approval '{approval_id}' does not exist.")
+            raise NotFound(
+                f"Approval '{approval_id}' does not exist.",
+                sv=f"Beslutsbegäran '{approval_id}' finns inte (se `driftplan incident show ID`).",
+            )
         return Approval(**row_fields(row, _APPROVAL_FIELDS))
 
     def update(self, approval: Approval) -> None:

@@ -30,6 +30,7 @@ from engine.store.repositories import (
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 BUSY_MESSAGE = "The database is busy with another command; nothing was changed. Try again."
+BUSY_MESSAGE_SV = "Databasen är upptagen av ett annat kommando; inget ändrades. Försök igen."
 
 
 def is_retryable(error: sa.exc.DBAPIError) -> bool:
@@ -47,7 +48,7 @@ def conflicts_as_errors() -> Iterator[None]:
         yield
     except sa.exc.DBAPIError as error:
         if is_retryable(error):
-            raise Conflict(BUSY_MESSAGE) from error
+            raise Conflict(BUSY_MESSAGE, sv=BUSY_MESSAGE_SV) from error
         raise
 
 

@@ -155,6 +155,8 @@ def _environment(root: Path, url: str | None) -> dict[str, str]:
         DRIFTPLAN_WORKFLOWS=str(WORKFLOWS),
         DRIFTPLAN_AUDIT_KEY=TEST_AUDIT_KEY.hex(),
         COLUMNS="200",  # rich wraps long error messages at the terminal width
+        # The tests read English messages; Swedish (the default) is tested with --lang sv.
+        DRIFTPLAN_LANG="en",
         PYTHONIOENCODING="utf-8",
     )
     if url is not None:

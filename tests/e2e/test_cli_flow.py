@@ -215,7 +215,7 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
     assert log[5]["data"]["requested_by"] == OPERATOR
 
     verified = ws.run("audit", "verify")
-    assert "intakt" in verified.stdout
+    assert "intact" in verified.stdout
 
 
 def test_list_and_actions_as_json(sqlite_workspace: Workspace) -> None:
@@ -483,16 +483,21 @@ def test_refusals_exit_1_and_name_the_problem(sqlite_workspace: Workspace) -> No
 
 
 def test_lang_en_gives_english_output(sqlite_workspace: Workspace) -> None:
-    """Output is Swedish by default and English with --lang en."""
+    """Output and error messages are Swedish with --lang sv and English with --lang en."""
     ws = sqlite_workspace
     incident = ws.declare()
-    swedish, english = ws.run_many(
+    swedish, english, fel, error = ws.run_many(
         [
-            ["incident", "fire", incident, "post_update", "--as", OPERATOR],
+            ["incident", "fire", incident, "post_update", "--as", OPERATOR, "--lang", "sv"],
             ["incident", "fire", incident, "post_update", "--as", OPERATOR, "--lang", "en"],
+            ["incident", "fire", incident, "close", "--as", OPERATOR, "--lang", "sv"],
+            ["incident", "fire", incident, "close", "--as", OPERATOR, "--lang", "en"],
         ]
     )
     assert swedish.returncode == english.returncode == 0, (swedish, english)
     assert "Klart: post_update – läge nu: outage." in swedish.stdout
     assert "Done: post_update – state now: outage." in english.stdout
     assert "Klart" not in english.stdout
+    assert fel.returncode == error.returncode == 1
+    assert "fel: 'close' går inte i läget 'outage'. Möjligt nu:" in " ".join(fel.stderr.split())
+    assert "error: 'close' is not possible in state 'outage'." in " ".join(error.stderr.split())
