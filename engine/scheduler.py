@@ -80,6 +80,26 @@ class LeaderLock:
             return False
         return True
 
+    def still_held(self) -> bool:
+        """Whether leadership is still ours: a dropped PostgreSQL session loses its lock.
+
+        A leader that kept firing after its session died would run beside the new leader; so
+        each sweep checks, and a broken connection is dropped to be re-acquired cleanly.
+        """
+        if self._conn is None:
+            return self._file is not None and self._file.is_locked
+        try:
+            self._conn.execute(sa.text("SELECT 1"))
+            self._conn.commit()
+        except sa.exc.DBAPIError:
+            log.warning("lost the database session that held the scheduler lock")
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+            return False
+        return True
+
     def release(self) -> None:
         if self._conn is not None:
             try:
@@ -158,6 +178,8 @@ class AlarmClock:
     def sweep(self) -> None:
         """Take or keep leadership; fire what is due; (re)schedule jobs for open timers."""
         with self._lock:
+            if self.leader and not self.lock.still_held():
+                self.leader = False
             if not self.leader:
                 self.leader = self.lock.acquire()
                 if not self.leader:

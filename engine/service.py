@@ -8,6 +8,7 @@ written to the incident's log before the error reaches the caller.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from engine.plans import PlanLibrary
 from engine.ports import Clock
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MAX_RULE_DEPTH = 10
 
 
@@ -164,9 +166,14 @@ class Service:
         trigger: str | None = None,
     ) -> CommandResult:
         """Create an incident through the plan's initial transition."""
-        with self.db.unit_of_work() as uow:
-            result = self._declare_in(uow, actor_id, values, workflow, exercise, trigger)
-            uow.commit()
+        try:
+            with self.db.unit_of_work() as uow:
+                result = self._declare_in(uow, actor_id, values, workflow, exercise, trigger)
+                uow.commit()
+        except NotAuthorized as err:
+            # No incident exists to hold this refusal in its chain; the application log does.
+            log.warning("refused declaration by %s: %s", actor_id, err)
+            raise
         return result
 
     def _declare_in(

@@ -125,3 +125,27 @@ def test_a_second_lock_on_the_same_installation_waits_until_the_first_is_release
         first.release()
         second.release()
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_leader_whose_session_dies_notices_and_another_can_lead(
+    two_schemas: tuple[Database, Database], tmp_path: Path
+) -> None:
+    """When the PostgreSQL session holding the lock is killed, the old leader stops counting
+    itself as leader, and a second scheduler of the same installation can take over."""
+    database = two_schemas[0]
+    first, second = LeaderLock(database, tmp_path), LeaderLock(database, tmp_path)
+    try:
+        assert first.acquire() and first.still_held()
+        assert not second.acquire()
+        assert first._conn is not None
+        pid = first._conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        first._conn.commit()
+        with database.engine.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.commit()
+        assert not first.still_held()
+        assert second.acquire()
+    finally:
+        first.release()
+        second.release()
