@@ -63,7 +63,11 @@ def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInf
     if isinstance(raw, str) and raw.strip().lower() in _UNKNOWN_WORDS:
         if field.unknown_allowed:
             return UNKNOWN
-        raise InvalidField(name, "must be a time; 'unknown' is not allowed for this field")
+        raise InvalidField(
+            name,
+            "must be a time; 'unknown' is not allowed for this field",
+            detail_sv="måste vara en tidpunkt; 'okänd' går inte för den här uppgiften",
+        )
     if isinstance(raw, datetime):
         moment = raw
     elif isinstance(raw, str) and raw.strip().lower() == "now":
@@ -73,8 +77,11 @@ def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInf
             moment = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
         except ValueError:
             hint = " or unknown" if field.unknown_allowed else ""
+            hint_sv = " eller okänd" if field.unknown_allowed else ""
             raise InvalidField(
-                name, f"expected an ISO 8601 time such as 2022-06-28T14:30, now{hint}; got {raw!r}"
+                name,
+                f"expected an ISO 8601 time such as 2022-06-28T14:30, now{hint}; got {raw!r}",
+                detail_sv=f"ange en tidpunkt som 2022-06-28T14:30, now{hint_sv}; fick {raw!r}",
             ) from None
     else:
         raise InvalidField(name, f"expected a time, got {raw!r}")
@@ -87,8 +94,11 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
     """Turn one raw input value into the stored value of field `name`, or raise InvalidField."""
     field = workflow.fields.get(name)
     if field is None:
+        known = ", ".join(sorted(workflow.fields))
         raise InvalidField(
-            name, f"unknown field. Known fields: {', '.join(sorted(workflow.fields))}"
+            name,
+            f"unknown field. Known fields: {known}",
+            detail_sv=f"okänd uppgift. Kända uppgifter: {known}",
         )
     tz = ZoneInfo(workflow.document.timezone)
     kind = field.type
@@ -113,7 +123,11 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
             return True
         if text in _FALSE:
             return False
-        raise InvalidField(name, f"expected true or false (ja/nej), got {raw!r}")
+        raise InvalidField(
+            name,
+            f"expected true or false (ja/nej), got {raw!r}",
+            detail_sv=f"ange ja eller nej (true/false), fick {raw!r}",
+        )
     if kind == "int":
         if isinstance(raw, bool):
             raise InvalidField(name, f"expected a whole number, got {raw!r}")
@@ -125,7 +139,11 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
     if kind == "choice":
         value = str(raw).strip()
         if value not in valid:
-            raise InvalidField(name, f"{value!r} is not a choice. Choices: {', '.join(valid)}")
+            raise InvalidField(
+                name,
+                f"{value!r} is not a choice. Choices: {', '.join(valid)}",
+                detail_sv=f"{value!r} är inget av valen. Val: {', '.join(valid)}",
+            )
         return value
     # multichoice: a list, or comma-separated text; order kept, duplicates dropped.
     items = raw if isinstance(raw, list) else str(raw).split(",")
@@ -135,7 +153,11 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
         if not value:
             continue
         if value not in valid:
-            raise InvalidField(name, f"{value!r} is not a choice. Choices: {', '.join(valid)}")
+            raise InvalidField(
+                name,
+                f"{value!r} is not a choice. Choices: {', '.join(valid)}",
+                detail_sv=f"{value!r} är inget av valen. Val: {', '.join(valid)}",
+            )
         if value not in values:
             values.append(value)
     return values

@@ -400,12 +400,17 @@ class Evaluator:
             if key not in self.workflow.fields:
                 # Callers parse input by the plan's fields first; this guards the store anyway.
                 known = ", ".join(sorted(self.workflow.fields))
-                raise InvalidField(key, f"unknown field. Known fields: {known}")
-            if accepted is not None and key not in accepted:
                 raise InvalidField(
                     key,
-                    f"'{t.trigger}' does not set this field. It sets: "
-                    f"{', '.join(sorted(accepted)) or '(nothing)'}",
+                    f"unknown field. Known fields: {known}",
+                    detail_sv=f"okänd uppgift. Kända uppgifter: {known}",
+                )
+            if accepted is not None and key not in accepted:
+                sets = ", ".join(sorted(accepted)) or "(nothing)"
+                raise InvalidField(
+                    key,
+                    f"'{t.trigger}' does not set this field. It sets: {sets}",
+                    detail_sv=f"'{t.trigger}' ändrar inte den här uppgiften. Den ändrar: {sets}",
                 )
         needed = list(t.requires)
         if declaring:
