@@ -121,3 +121,35 @@ class Timer:
     fired_at: datetime | None = None
     cancelled_at: datetime | None = None
     late_by_seconds: float | None = None
+
+
+# Subscriber statuses.
+SUBSCRIBER_PENDING = "pending"
+SUBSCRIBER_CONFIRMED = "confirmed"
+SUBSCRIBER_UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass
+class Person:
+    """Someone in the directory who can hold roles in a plan."""
+
+    id: str
+    name: str
+    email: str = ""
+    phone: str = ""
+    roles: list[str] = field(default_factory=list)
+    subregion: str | None = None
+
+
+@dataclass
+class Subscriber:
+    """A member of the public (or staff) subscribed to an audience's newsletter (double opt-in)."""
+
+    id: str
+    audience: str
+    email: str
+    name: str
+    status: str
+    token: str  # the confirm / unsubscribe token; unique
+    created_at: datetime
+    confirmed_at: datetime | None = None
