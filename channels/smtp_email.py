@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import formataddr
 
 from channels.file_outbox import FileOutbox, outbox_status
 from channels.mime import build_email, envelope_address, recipient_address
@@ -317,9 +318,11 @@ class EmailChannel:
                 template = build_email(message, to, mail_from=self.mail_from)
                 del template["To"]
                 shared = template.as_bytes(policy=SMTP_POLICY)
-            # A header object (not a str) so that a non-ASCII display name is RFC 2047-encoded.
-            to_header = SMTP_POLICY.header_factory("To", str(to))
-            payloads.append((to.addr_spec, SMTP_POLICY.fold_binary("To", to_header) + shared))
+            # formataddr quotes the name and RFC 2047-encodes a non-ASCII one; it is far cheaper
+            # than the email package's header parser, which dominated a large fan-out.
+            # (`recipient_address` has already removed CR/LF from the name.)
+            to_line = formataddr((to.display_name, to.addr_spec), charset="utf-8")
+            payloads.append((to.addr_spec, f"To: {to_line}\r\n".encode("ascii") + shared))
         return payloads, refused
 
     def _send(self, prepared: Sequence[tuple[str, bytes]]) -> list[RecipientResult]:
