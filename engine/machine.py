@@ -143,6 +143,7 @@ class Evaluator:
             for source in self._sources(t):
                 self._candidates.setdefault((t.trigger, source), []).append(index)
         self._principals = self._deputy_closure()
+        self._effective: dict[frozenset[str], frozenset[str]] = {}
         self._machine = self._build_machine()
         self._local = threading.local()
 
@@ -229,11 +230,16 @@ class Evaluator:
 
     # --------------------------------------------------------------- questions
     def effective_roles(self, actor: Actor) -> frozenset[str]:
-        """The actor's roles plus the roles they deputise for."""
-        out: set[str] = set()
-        for role in actor.roles:
-            out |= self._principals.get(role, frozenset({role}))
-        return frozenset(out)
+        """The actor's roles plus the roles they deputise for (memoised per role set)."""
+        found = self._effective.get(actor.roles)
+        if found is None:
+            out: set[str] = set()
+            for role in actor.roles:
+                out |= self._principals.get(role, frozenset({role}))
+            found = frozenset(out)
+            if len(self._effective) < 1024:  # bounded: role sets are few in any directory
+                self._effective[actor.roles] = found
+        return found
 
     def candidates(self, trigger: str, state: str | None) -> list[TransitionDef]:
         return [self.workflow.transitions[i] for i in self._candidates.get((trigger, state), [])]
@@ -249,8 +255,9 @@ class Evaluator:
     def may_fire(self, actor: Actor, t: TransitionDef) -> bool:
         if actor.is_system:
             return True
-        return bool(self.effective_roles(actor) & set(t.allowed)) or (
-            t.gate is not None and bool(self._eligible_anywhere(actor, t.gate))
+        roles = self.effective_roles(actor)
+        return not roles.isdisjoint(t.allowed) or (
+            t.gate is not None and not roles.isdisjoint(t.gate.any_of + t.gate.all_of)
         )
 
     def _eligible_anywhere(self, actor: Actor, gate: Gate) -> frozenset[str]:
@@ -395,7 +402,7 @@ class Evaluator:
         changes: Mapping[str, Any],
         declaring: bool,
     ) -> None:
-        accepted = None if t.accepts is None else set(t.accepts) | set(t.requires)
+        accepted = None if t.accepts is None else {*t.accepts, *t.requires}
         for key in changes:
             if key not in self.workflow.fields:
                 # Callers parse input by the plan's fields first; this guards the store anyway.
