@@ -201,25 +201,8 @@ class ExerciseRunner:
             self._problem(self._failures.pop(0))
 
     def _log(self) -> list[dict[str, Any]]:
-        """The incident's log in `Service.log`'s shape, read without taking the write lock.
-
-        (`Service.log` opens a writing unit of work, which on SQLite waits behind every timer
-        and delivery transaction and would make the next step late.)
-        """
-        with self.app.database.unit_of_work(read_only=True) as uow:
-            return [
-                {
-                    "seq": e.seq,
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "kind": e.kind,
-                    "trigger": e.trigger,
-                    "from_state": e.from_state,
-                    "to_state": e.to_state,
-                    "data": e.data,
-                }
-                for e in uow.events.list(self.incident)
-            ]
+        """The incident's log (`Service.log` reads without taking SQLite's write lock)."""
+        return self.app.service.log(self.incident)
 
     def _state(self) -> str:
         with self.app.database.unit_of_work(read_only=True) as uow:

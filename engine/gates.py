@@ -118,8 +118,7 @@ class GateKeeper:
             approver_slots=open_slots,
             public_url=self.service.public_url,
         )
-        for message in messages:
-            uow.messages.add(message)
+        uow.messages.add_many(messages)
         return len(messages)
 
     def request(

@@ -118,8 +118,7 @@ class TimerRunner:
                 cause=f"timer:{timer.key}",
                 public_url=self.service.public_url,
             )
-            for message in messages:
-                uow.messages.add(message)
+            uow.messages.add_many(messages)
             count += len(messages)
         if spec.every is not None:
             uow.timers.add(
