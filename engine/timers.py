@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.definition.schema import TimerDef
 from engine.effects import build_messages
-from engine.errors import CommandError, Conflict, NotFound
+from engine.errors import CommandError, Conflict, DriftplanError, NotFound
 from engine.machine import SYSTEM_ACTOR, NotifyIntent, evaluator_for
 from engine.model import REQUESTED, Incident, Timer
 
@@ -71,6 +71,23 @@ class TimerRunner:
             # A command changed the incident meanwhile: the timer stays open, the next
             # wake-up or sweep fires it against the new state.
             return FireResult(False, str(exc))
+        except DriftplanError as exc:
+            # The plan cannot act on this timer (e.g. a reminder whose template lacks content):
+            # retrying every sweep would change nothing, so it is marked fired and the failure
+            # goes in the incident's log where operators see it.
+            return self._failed(timer_id, now, exc)
+
+    def _failed(self, timer_id: str, now: datetime, error: DriftplanError) -> FireResult:
+        with self.service.db.unit_of_work() as uow:
+            timer = uow.timers.get(timer_id)
+            if not uow.timers.fire(timer.id, now):
+                return FireResult(False, "another process fired it")
+            incident = uow.incidents.get(timer.incident_id, for_update=True)
+            self._log(
+                uow, incident, now, "timer_failed", None, {"timer": timer.key, "error": str(error)}
+            )
+            uow.commit()
+        return FireResult(False, f"failed: {error}")
 
     def _act(self, uow: Any, incident: Incident, timer: Timer, now: datetime, late: float) -> int:
         kind = timer.payload.get("kind")

@@ -6,6 +6,7 @@ and time only moves when a test moves it; `TimerRunner.fire_due` is what a worke
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -368,3 +369,41 @@ def test_a_job_woken_before_its_timer_is_due_fires_it_once_it_is_due(
     finally:
         alarm.stop()
     assert len(world.timer_events("update_due")) == 1
+
+
+def test_a_timer_the_plan_cannot_act_on_is_logged_once_not_retried(tmp_path: Path) -> None:
+    """A reminder whose template needs content the incident lacks fails once, visibly in the
+    log as `timer_failed`, instead of failing again on every sweep."""
+
+    plans = tmp_path / "workflows"
+    shutil.copytree(ROOT / "workflows", plans)
+    plan = plans / "samsa_outage.yaml"
+    text = plan.read_text(encoding="utf-8")
+    # update_due's template now also demands `details`, which the declaration leaves empty.
+    plan.write_text(
+        text.replace(
+            "requires: [scope, expected_resolution]\n",
+            "requires: [scope, expected_resolution, details]\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    for language in ("sv", "en"):
+        template = plans / "templates" / language / "update_due.txt"
+        template.write_text(
+            template.read_text(encoding="utf-8") + "\n{{ details }}\n", encoding="utf-8"
+        )
+    clock = FakeClock(T0)
+    app = build(Settings(data=tmp_path / "data", workflows=plans), clock=clock)
+    import_directory(app, ROOT / "examples" / "directory.yaml")
+    w = World(app, clock, TimerRunner(app.service))
+    try:
+        w.declare()
+        assert w.at(minutes=61) == []
+        failed = w.events("timer_failed")
+        assert len(failed) == 1 and "details" in failed[0]["data"]["error"]
+        assert "state:outage:update_due" not in w.open_timers()
+        w.at(minutes=62)
+        assert len(w.events("timer_failed")) == 1
+    finally:
+        app.database.dispose()
