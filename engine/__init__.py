@@ -22,7 +22,7 @@ _EXPORTS = {
     "Definition": "engine.definition.loader",
     "Evaluator": "engine.machine",
     "evaluator_for": "engine.machine",
-    "Actor": "engine.machine",
+    "Actor": "engine.outcome",
     "App": "engine.bootstrap",
     "build": "engine.bootstrap",
     "Settings": "engine.settings",

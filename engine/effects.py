@@ -15,9 +15,9 @@ from typing import Any
 
 from engine.definition.loader import Definition
 from engine.definition.schema import Notify, TimerDef
-from engine.machine import NotifyIntent, Slot
 from engine.messages import build_context, render_message
 from engine.model import PENDING, Incident, Message, Timer
+from engine.outcome import NotifyIntent, Slot
 
 
 @dataclass(frozen=True)

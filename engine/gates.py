@@ -18,16 +18,9 @@ from engine.definition.schema import localized
 from engine.effects import approval_timers, build_messages
 from engine.errors import ApprovalError, NotAuthorized
 from engine.fields import format_time
-from engine.machine import (
-    SYSTEM_ACTOR,
-    Actor,
-    Evaluator,
-    NotifyIntent,
-    Outcome,
-    Slot,
-    evaluator_for,
-)
+from engine.machine import Evaluator, evaluator_for
 from engine.model import APPROVED, EXPIRED, REJECTED, REQUESTED, WITHDRAWN, Approval, Incident
+from engine.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome, Slot
 
 if TYPE_CHECKING:
     from engine.service import CommandResult, Service

@@ -16,15 +16,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.definition.loader import Definition
-from engine.definition.schema import localized
 from engine.effects import Addressing, PersonView, build_messages, state_timers
 from engine.errors import CommandError, NotAuthorized, NotFound
-from engine.fields import display_value, parse_payload
+from engine.fields import parse_payload
 from engine.gates import GateKeeper
-from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, Outcome, evaluator_for
+from engine.machine import Evaluator, evaluator_for
 from engine.model import Incident
+from engine.outcome import SYSTEM_ACTOR, Actor, Outcome
 from engine.plans import PlanLibrary
 from engine.ports import Clock
+from engine.queries import IncidentQueries
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class CommandResult:
         }
 
 
-class Service:
+class Service(IncidentQueries):
     """The application's use cases; adapters are passed in (see engine.bootstrap)."""
 
     def __init__(
@@ -454,100 +455,7 @@ class Service:
             reference=reference,
         )
 
-    # ---------------------------------------------------------------- questions
-    def show(self, incident_id: str) -> dict[str, Any]:
-        with self.db.unit_of_work(read_only=True) as uow:
-            incident = uow.incidents.get(incident_id)
-            approvals = uow.approvals.list(incident_id, status="pending")
-            return incident_view(incident, approvals)
-
-    def describe(self, incident_id: str, language: str) -> dict[str, Any]:
-        """The incident for people: state and field titles, values formatted for readers."""
-        with self.db.unit_of_work(read_only=True) as uow:
-            incident = uow.incidents.get(incident_id)
-            workflow = self.definition_of(uow, incident).workflow
-        rows = [
-            (
-                localized(f.title, language) or name,
-                display_value(workflow, name, incident.data[name], language),
-            )
-            for name, f in workflow.fields.items()
-            if incident.data.get(name) not in (None, "", [])
-        ]
-        state = workflow.states[incident.state]
-        return {"state_title": localized(state.title, language), "rows": rows}
-
-    def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(read_only=True) as uow:
-            return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
-
-    def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
-        """The triggers this person may fire now, with their destination and gate."""
-        with self.db.unit_of_work(read_only=True) as uow:
-            incident = uow.incidents.get(incident_id)
-            actor = self.actor(uow, actor_id)
-            evaluator = evaluator_for(self.definition_of(uow, incident))
-            out = []
-            for t in evaluator.available(incident.state):
-                if not evaluator.may_fire(actor, t):
-                    continue
-                approvers = sorted(set(t.gate.any_of) | set(t.gate.all_of)) if t.gate else []
-                out.append(
-                    {
-                        "trigger": t.trigger,
-                        "dest": incident.state if t.internal else t.dest,
-                        "gated": t.gate is not None,
-                        "approvers": approvers,
-                    }
-                )
-            return out
-
-    def log(self, incident_id: str) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(read_only=True) as uow:
-            uow.incidents.get(incident_id)
-            return [
-                {
-                    "seq": e.seq,
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "kind": e.kind,
-                    "trigger": e.trigger,
-                    "from_state": e.from_state,
-                    "to_state": e.to_state,
-                    "data": e.data,
-                    "hash": e.hash,
-                }
-                for e in uow.events.list(incident_id)
-            ]
-
     @staticmethod
     def _new_id(now: datetime) -> str:
         # Readable on the phone and in mail subjects, unique without coordination.
         return f"{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
-
-
-def incident_view(incident: Incident, approvals: list[Any]) -> dict[str, Any]:
-    """The JSON shape of `incident show` (a CLI and API contract)."""
-    return {
-        "id": incident.id,
-        "workflow": incident.workflow,
-        "workflow_version": incident.workflow_version,
-        "state": incident.state,
-        "data": incident.data,
-        "reserve_subregions": incident.data.get("reserve_subregions") or [],
-        "crisis": "crisis" in incident.flags,
-        "flags": incident.flags,
-        "exercise": incident.exercise,
-        "pending_approvals": [
-            {
-                "id": a.id,
-                "trigger": a.trigger,
-                "approvers": a.slots,
-                "requested_by": a.requested_by,
-                "expires_at": a.expires_at.isoformat() if a.expires_at else None,
-            }
-            for a in approvals
-        ],
-        "created_at": incident.created_at.isoformat(),
-        "updated_at": incident.updated_at.isoformat(),
-    }

@@ -16,8 +16,9 @@ from typing import Any
 from engine.definition.schema import TimerDef
 from engine.effects import build_messages
 from engine.errors import CommandError, Conflict, DriftplanError, NotFound
-from engine.machine import SYSTEM_ACTOR, NotifyIntent, evaluator_for
+from engine.machine import evaluator_for
 from engine.model import REQUESTED, Incident, Timer
+from engine.outcome import SYSTEM_ACTOR, NotifyIntent
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.fields import display_value, format_time, parse_payload, parse_value
-from engine.machine import SYSTEM_ACTOR, Actor, Evaluator, Outcome, Slot, evaluator_for
+from engine.machine import Evaluator, evaluator_for
+from engine.outcome import SYSTEM_ACTOR, Actor, Outcome, Slot
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 12, 30, tzinfo=UTC)

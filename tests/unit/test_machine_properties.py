@@ -29,7 +29,8 @@ from engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from engine.machine import SYSTEM_ACTOR, Actor, Evaluator
+from engine.machine import Evaluator
+from engine.outcome import SYSTEM_ACTOR, Actor
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 12, 30, tzinfo=UTC)
