@@ -31,6 +31,41 @@ class PersonView:
     subregion: str | None
 
 
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    """People, contact lists and confirmed subscribers as of one directory generation."""
+
+    generation: str | None
+    people: Mapping[str, Any]  # id -> directory person (engine.model.Person)
+    views: Sequence[PersonView]
+    lists: Mapping[str, Sequence[Mapping[str, Any]]]
+    subscribers: Mapping[str, Sequence[Mapping[str, Any]]]  # audience -> recipients
+
+    @classmethod
+    def load(cls, uow: Any, generation: str | None) -> DirectorySnapshot:
+        people = {p.id: p for p in uow.directory.people()}
+        lists = {
+            name: [
+                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
+            ]
+            for name, members in uow.directory.lists().items()
+        }
+        subscribers: dict[str, list[dict[str, Any]]] = {}
+        for s in uow.subscribers.list(None, "confirmed"):
+            subscribers.setdefault(s.audience, []).append(
+                {
+                    "address": s.email,
+                    "name": s.name,
+                    "subscriber_id": s.id,
+                    "unsubscribe_token": s.token,
+                }
+            )
+        views = [
+            PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion) for p in people.values()
+        ]
+        return cls(generation, people, views, lists, subscribers)
+
+
 class Addressing:
     """Resolves a notify's recipients from the directory and the subscriber list."""
 

@@ -123,6 +123,10 @@ class Timer:
     late_by_seconds: float | None = None
 
 
+# The `meta` key that changes whenever people, lists or subscribers change, so that a process
+# may keep the directory in memory and re-read it only after a change (by any process).
+DIRECTORY_GENERATION = "directory_generation"
+
 # Subscriber statuses.
 SUBSCRIBER_PENDING = "pending"
 SUBSCRIBER_CONFIRMED = "confirmed"

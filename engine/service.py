@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.definition.loader import Definition
-from engine.effects import Addressing, PersonView, build_messages, state_timers
+from engine.effects import Addressing, DirectorySnapshot, build_messages, state_timers
 from engine.errors import CommandError, NotAuthorized, NotFound
 from engine.fields import parse_payload
 from engine.gates import GateKeeper
 from engine.machine import Evaluator, evaluator_for
-from engine.model import Incident
+from engine.model import DIRECTORY_GENERATION, Incident
 from engine.outcome import SYSTEM_ACTOR, Actor, Outcome
 from engine.plans import PlanLibrary
 from engine.ports import Clock
@@ -67,13 +67,32 @@ class Service(IncidentQueries):
         self.clock = clock
         self.public_url = public_url
         self.gates = GateKeeper(self)
+        self._directory_cache: DirectorySnapshot | None = None
 
     # ------------------------------------------------------------------ helpers
+    def directory(self, uow: Any) -> DirectorySnapshot:
+        """The directory as of this transaction, from memory unless it changed since.
+
+        Every command needs who acts and who is told; reading people, lists and subscribers
+        each time cost more than the command's own writes. The store changes a generation
+        marker with every directory or subscriber change, so one cheap read tells whether the
+        copy in memory is still the truth (also when another process made the change).
+        """
+        snapshot: DirectorySnapshot | None = getattr(uow, "_driftplan_directory", None)
+        if snapshot is not None:
+            return snapshot
+        generation = uow.meta.get(DIRECTORY_GENERATION)
+        cached = self._directory_cache
+        if cached is None or generation is None or cached.generation != generation:
+            cached = DirectorySnapshot.load(uow, generation)
+            self._directory_cache = cached
+        uow._driftplan_directory = cached
+        return cached
+
     def actor(self, uow: Any, person_id: str) -> Actor:
         """The directory person acting, or NotFound with the fix."""
-        try:
-            person = uow.directory.person(person_id)
-        except NotFound:
+        person = self.directory(uow).people.get(person_id)
+        if person is None:
             raise NotFound(
                 f"No person '{person_id}' in the directory. Import the directory with "
                 "`driftplan directory import FILE` or check the id with "
@@ -81,7 +100,7 @@ class Service(IncidentQueries):
                 sv=f"Personen '{person_id}' finns inte i katalogen. Importera katalogen med "
                 "`driftplan directory import FIL` eller kontrollera id:t med "
                 "`driftplan directory show`.",
-            ) from None
+            )
         return Actor(person.id, frozenset(person.roles), person.subregion, person.name)
 
     def definition_of(self, uow: Any, incident: Incident) -> Definition:
@@ -103,30 +122,10 @@ class Service(IncidentQueries):
         return addressing
 
     def _load_addressing(self, uow: Any, evaluator: Evaluator) -> Addressing:
-        people = [
-            PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion)
-            for p in uow.directory.people()
-        ]
-        lists = {
-            name: [
-                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
-            ]
-            for name, members in uow.directory.lists().items()
-        }
+        snapshot = self.directory(uow)
         audiences = [n for n, a in evaluator.workflow.audiences.items() if a.subscribers]
-        subscribers = {
-            audience: [
-                {
-                    "address": s.email,
-                    "name": s.name,
-                    "subscriber_id": s.id,
-                    "unsubscribe_token": s.token,
-                }
-                for s in uow.subscribers.list(audience, "confirmed")
-            ]
-            for audience in audiences
-        }
-        return Addressing(people, lists, subscribers, evaluator._principals)
+        subscribers = {a: snapshot.subscribers.get(a, []) for a in audiences}
+        return Addressing(snapshot.views, snapshot.lists, subscribers, evaluator._principals)
 
     def _refused(self, incident_id: str, actor_id: str, trigger: str, err: CommandError) -> None:
         """Write a refusal to the incident's log in its own transaction, then let it raise."""

@@ -8,13 +8,16 @@ small named values such as secrets generated on first start.
 from __future__ import annotations
 
 import builtins
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from engine.errors import NotFound
+from engine.model import DIRECTORY_GENERATION
 from engine.ports import Recipient
 from engine.store import tables as t
 from engine.store.records import (
@@ -26,7 +29,23 @@ from engine.store.records import (
 )
 from engine.store.repositories import Repository, aware, row_fields, values_of
 
+if TYPE_CHECKING:
+    from engine.store.unit_of_work import UnitOfWork
+
 _PERSON_FIELDS = tuple(f.name for f in fields(Person))
+# Read by every command (who acts, who is told): built once, not per call.
+_ALL_PEOPLE = sa.select(t.people).order_by(t.people.c.id)
+_PERSON_BY_ID = sa.select(t.people).where(t.people.c.id == sa.bindparam("b_id"))
+_META_VALUE = sa.select(t.meta.c.value).where(t.meta.c.key == sa.bindparam("b_key"))
+_ALL_LISTS = sa.select(t.contact_lists).order_by(t.contact_lists.c.name)
+_SUBSCRIBERS_OF = (
+    sa.select(t.subscribers)
+    .where(
+        t.subscribers.c.audience == sa.bindparam("b_audience"),
+        t.subscribers.c.status == sa.bindparam("b_status"),
+    )
+    .order_by(t.subscribers.c.email)
+)
 _SUBSCRIBER_FIELDS = tuple(f.name for f in fields(Subscriber))
 
 
@@ -47,6 +66,7 @@ class DirectoryRepository(Repository):
 
     def replace(self, people: Iterable[Person], lists: Mapping[str, Iterable[Recipient]]) -> None:
         """Make the directory exactly `people` and `lists` (a whole-directory import)."""
+        _bump_generation(self._uow)
         self._uow.execute(sa.delete(t.contact_lists))
         self._uow.execute(sa.delete(t.people))
         rows = [values_of(person, _PERSON_FIELDS) for person in people]
@@ -61,23 +81,22 @@ class DirectoryRepository(Repository):
 
     def people(self) -> builtins.list[Person]:
         """Everyone, by id."""
-        query = sa.select(t.people).order_by(t.people.c.id)
         return [
-            Person(**row_fields(r, _PERSON_FIELDS)) for r in self._uow.execute(query).mappings()
+            Person(**row_fields(r, _PERSON_FIELDS))
+            for r in self._uow.execute(_ALL_PEOPLE).mappings()
         ]
 
     def person(self, person_id: str) -> Person:
         """One person, or NotFound."""
-        query = sa.select(t.people).where(t.people.c.id == person_id)
-        row = self._uow.execute(query).mappings().one_or_none()
+        row = self._uow.execute(_PERSON_BY_ID, {"b_id": person_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(f"Person '{person_id}' does not exist in the directory.")
         return Person(**row_fields(row, _PERSON_FIELDS))
 
     def lists(self) -> dict[str, builtins.list[Recipient]]:
         """Every contact list with its members, by list name."""
-        query = sa.select(t.contact_lists).order_by(t.contact_lists.c.name)
-        return {row.name: [_recipient(m) for m in row.members] for row in self._uow.execute(query)}
+        rows = self._uow.execute(_ALL_LISTS)
+        return {row.name: [_recipient(m) for m in row.members] for row in rows}
 
     def list_members(self, name: str) -> builtins.list[Recipient]:
         """The members of one contact list, or NotFound naming the lists that exist."""
@@ -105,6 +124,7 @@ class SubscriberRepository(Repository):
         returns the existing record, whose token the caller must use); an address that had
         unsubscribed starts over as pending with the new token.
         """
+        _bump_generation(self._uow)
         subscriber.email = subscriber.email.strip().lower()
         same = sa.and_(
             t.subscribers.c.audience == subscriber.audience,
@@ -138,6 +158,7 @@ class SubscriberRepository(Repository):
         )
 
     def _set_status(self, token: str, values: dict[str, object]) -> Subscriber:
+        _bump_generation(self._uow)
         condition = t.subscribers.c.token == token
         self._uow.execute(sa.update(t.subscribers).where(condition).values(values))
         return self._one(condition, "This subscription link is not valid (unknown token).")
@@ -161,6 +182,12 @@ class SubscriberRepository(Repository):
         self, audience: str | None = None, status: str | None = None
     ) -> builtins.list[Subscriber]:
         """Subscribers, optionally of one audience and/or with one status, by e-mail."""
+        if audience is not None and status is not None:
+            # What addressing asks on every command: a prebuilt statement.
+            rows = self._uow.execute(
+                _SUBSCRIBERS_OF, {"b_audience": audience, "b_status": status}
+            ).mappings()
+            return [Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS)) for row in rows]
         query = sa.select(t.subscribers).order_by(t.subscribers.c.audience, t.subscribers.c.email)
         if audience is not None:
             query = query.where(t.subscribers.c.audience == audience)
@@ -170,13 +197,16 @@ class SubscriberRepository(Repository):
         return [Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS)) for row in rows]
 
 
+def _bump_generation(uow: UnitOfWork) -> None:
+    MetaRepository(uow).set(DIRECTORY_GENERATION, uuid.uuid4().hex)
+
+
 class MetaRepository(Repository):
     """Small named values of the installation (generated secrets, markers)."""
 
     def get(self, key: str) -> str | None:
         """The value, or None."""
-        query = sa.select(t.meta.c.value).where(t.meta.c.key == key)
-        value: str | None = self._uow.execute(query).scalar_one_or_none()
+        value: str | None = self._uow.execute(_META_VALUE, {"b_key": key}).scalar_one_or_none()
         return value
 
     def set(self, key: str, value: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import fields
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,6 +25,15 @@ _TIMER_FIELDS = tuple(f.name for f in fields(Timer))
 
 _m = t.messages
 _t = t.timers
+_INSERT_MESSAGE = sa.insert(_m)
+_INSERT_TIMER = sa.insert(_t)
+_CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
+    _t.c.incident_id == sa.bindparam("b_incident"),
+    _t.c.fired_at.is_(None),
+    _t.c.cancelled_at.is_(None),
+    _t.c.state_epoch == sa.bindparam("b_epoch"),
+    _t.c.key.in_(sa.bindparam("b_keys", expanding=True)),
+)
 
 
 def _message(row: sa.RowMapping) -> Message:
@@ -54,7 +64,7 @@ class MessageRepository(Repository):
             values_of(m, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
             for m in messages
         ]
-        self._uow.execute(sa.insert(_m), rows)  # type: ignore[arg-type]
+        self._uow.execute(_INSERT_MESSAGE, rows)  # type: ignore[arg-type]
 
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
@@ -144,7 +154,7 @@ class TimerRepository(Repository):
         """Arm a command's timers in one round trip (fresh ids and due times: no savepoint)."""
         if timers:
             rows = [values_of(timer, _TIMER_FIELDS) for timer in timers]
-            self._uow.execute(sa.insert(_t), rows)  # type: ignore[arg-type]
+            self._uow.execute(_INSERT_TIMER, rows)  # type: ignore[arg-type]
 
     def has_fired(self, timer: Timer) -> bool:
         """Whether this very timer (incident, key, epoch, due time) has already fired."""
@@ -214,7 +224,12 @@ class TimerRepository(Repository):
     ) -> int:
         """Cancel the incident's open timers (only of `state_epoch` / with keys starting with
         `key_prefix`, when given); returns how many were cancelled."""
-        condition = sa.and_(_t.c.incident_id == incident_id, self._open())
+        params: dict[str, Any] = {"b_incident": incident_id, "cancelled_at": aware(now, "now")}
+        if keys is not None and state_epoch is not None and key_prefix is None:
+            # The hot path of every status update: a prebuilt statement.
+            params |= {"b_epoch": state_epoch, "b_keys": list(keys)}
+            return self._uow.execute(_CANCEL_KEYS_OF_EPOCH, params).rowcount
+        condition = sa.and_(_t.c.incident_id == sa.bindparam("b_incident"), self._open())
         if state_epoch is not None:
             condition = sa.and_(condition, _t.c.state_epoch == state_epoch)
         if keys is not None:
@@ -222,5 +237,4 @@ class TimerRepository(Repository):
         if key_prefix is not None:
             # autoescape: a key containing % or _ must match literally, not as a pattern.
             condition = sa.and_(condition, _t.c.key.startswith(key_prefix, autoescape=True))
-        statement = sa.update(_t).where(condition).values(cancelled_at=aware(now, "now"))
-        return self._uow.execute(statement).rowcount
+        return self._uow.execute(sa.update(_t).where(condition), params).rowcount

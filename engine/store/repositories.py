@@ -88,6 +88,24 @@ class DefinitionRepository(Repository):
         return snapshot
 
 
+# Statements every command runs, built once: constructing a statement and its cache key on
+# every call cost more than executing it (bench/bench_commands.py). Bind names in WHERE clauses
+# start with b_ so that they never collide with the columns an UPDATE sets from its params.
+_INCIDENT_BY_ID = sa.select(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
+_INCIDENT_BY_ID_LOCKED = _INCIDENT_BY_ID.with_for_update()
+_UPDATE_INCIDENT = sa.update(t.incidents).where(
+    t.incidents.c.id == sa.bindparam("b_id"),
+    t.incidents.c.row_version == sa.bindparam("b_expected"),
+)
+_CHAIN_HEAD = (
+    sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
+    .where(t.incidents.c.id == sa.bindparam("b_id"))
+    .with_for_update()
+)
+_INSERT_EVENT = sa.insert(t.events)
+_MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
+
+
 class IncidentRepository(Repository):
     """Incidents, with an optimistic row-version check on every update."""
 
@@ -109,10 +127,8 @@ class IncidentRepository(Repository):
         its work before failing on the version check (SQLite's BEGIN IMMEDIATE already
         serializes writers, and SQLAlchemy leaves FOR UPDATE out there).
         """
-        query = sa.select(t.incidents).where(t.incidents.c.id == incident_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._uow.execute(query).mappings().one_or_none()
+        query = _INCIDENT_BY_ID_LOCKED if for_update else _INCIDENT_BY_ID
+        row = self._uow.execute(query, {"b_id": incident_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(
                 f"Incident '{incident_id}' does not exist.",
@@ -139,9 +155,7 @@ class IncidentRepository(Repository):
         del values["id"]
         values["row_version"] = expected + 1
         result = self._uow.execute(
-            sa.update(t.incidents)
-            .where(t.incidents.c.id == incident.id, t.incidents.c.row_version == expected)
-            .values(values)
+            _UPDATE_INCIDENT, {**values, "b_id": incident.id, "b_expected": expected}
         )
         if result.rowcount == 0:
             query = sa.select(t.incidents.c.row_version).where(t.incidents.c.id == incident.id)
@@ -181,15 +195,7 @@ class EventRepository(Repository):
             )
         # FOR UPDATE (a no-op on SQLite, where BEGIN IMMEDIATE already serializes writers):
         # two concurrent appends must not both read the same head and claim the same seq.
-        head = (
-            self._uow.execute(
-                sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
-                .where(t.incidents.c.id == incident.id)
-                .with_for_update()
-            )
-            .mappings()
-            .one_or_none()
-        )
+        head = self._uow.execute(_CHAIN_HEAD, {"b_id": incident.id}).mappings().one_or_none()
         if head is None:
             raise NotFound(f"Incident '{incident.id}' does not exist.")
         row: dict[str, Any] = {
@@ -206,11 +212,10 @@ class EventRepository(Repository):
             "prev_hash": head["last_event_hash"],
         }
         row["hash"] = event_hash(key, row)
-        self._uow.execute(sa.insert(t.events).values(row))
+        self._uow.execute(_INSERT_EVENT, row)
         self._uow.execute(
-            sa.update(t.incidents)
-            .where(t.incidents.c.id == incident.id)
-            .values(last_event_seq=row["seq"], last_event_hash=row["hash"])
+            _MOVE_CHAIN_HEAD,
+            {"b_id": incident.id, "last_event_seq": row["seq"], "last_event_hash": row["hash"]},
         )
         return Event(**row)
 
