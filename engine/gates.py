@@ -352,12 +352,15 @@ class GateKeeper:
                 f"fire '{approval.trigger}' again for a new request."
             )
 
-    def expire(self, uow: Any, approval_id: str, now: datetime) -> None:
-        """The expiry timer fell due: a still-pending request ends as expired."""
+    def expire(self, uow: Any, incident: Incident, approval_id: str, now: datetime) -> None:
+        """The expiry timer fell due: a still-pending request ends as expired.
+
+        Takes the incident the caller loaded (and will save), never a second copy: two copies
+        in one transaction would disagree about the head of the event chain.
+        """
         approval = uow.approvals.get(approval_id)
         if approval.status != REQUESTED:
             return
-        incident = uow.incidents.get(approval.incident_id)
         approval.status = EXPIRED
         approval.decided_at = now
         uow.approvals.update(approval)

@@ -45,6 +45,10 @@ class Incident:
     created_by: str
     exercise: bool = False
     closed: bool = False
+    # The head of the incident's event chain, kept on the row so that cutting off the newest
+    # events shows; the store keeps these in step with every append.
+    last_event_seq: int = 0
+    last_event_hash: str = ""
 
 
 @dataclass

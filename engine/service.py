@@ -369,6 +369,8 @@ class Service(IncidentQueries):
             from_state=from_state,
             to_state=incident.state,
             at=now,
+            # Every caller of _record saves `incident` (loaded under lock) in this transaction.
+            saved_with_incident=True,
             data={"changes": dict(outcome.changes), **(dict(extra) if extra else {})},
         )
         messages = build_messages(

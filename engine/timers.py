@@ -120,7 +120,7 @@ class TimerRunner:
                 )
             )
         if kind == "approval_expire":
-            self.service.gates.expire(uow, timer.payload["approval"], now)
+            self.service.gates.expire(uow, incident, timer.payload["approval"], now)
             return 0
         state = definition.workflow.states[timer.payload["state"]]
         spec: TimerDef = next(t for t in state.timers if t.id == timer.payload["timer"])
