@@ -27,6 +27,7 @@ from engine.subscriptions import (
     subscriber_audiences,
     unsubscribe,
 )
+from engine.texts import t
 
 subscribers_app = typer.Typer(
     no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
@@ -37,38 +38,6 @@ AudienceOpt = Annotated[
     str | None,
     typer.Option("--audience", help="An audience with `subscribers: true` in the plan."),
 ]
-
-# The CLI's user-facing texts, Swedish first (engine/texts.py belongs to the core commands).
-_TEXTS: dict[str, dict[str, str]] = {
-    "pending": {
-        "sv": "{email} väntar på bekräftelse ({audience}). Bekräftelselänk:\n{url}",
-        "en": "{email} awaits confirmation ({audience}). Confirmation link:\n{url}",
-    },
-    "already": {
-        "sv": "{email} prenumererar redan på {audience}; inget ändrades.",
-        "en": "{email} already subscribes to {audience}; nothing changed.",
-    },
-    "confirmed": {
-        "sv": "{email} prenumererar nu på {audience}.",
-        "en": "{email} now subscribes to {audience}.",
-    },
-    "unsubscribed": {
-        "sv": "{email} prenumererar inte längre på {audience}.",
-        "en": "{email} no longer subscribes to {audience}.",
-    },
-    "none": {"sv": "Inga prenumeranter.", "en": "No subscribers."},
-    "audience": {"sv": "Målgrupp", "en": "Audience"},
-    "email": {"sv": "E-post", "en": "E-mail"},
-    "name": {"sv": "Namn", "en": "Name"},
-    "status": {"sv": "Status", "en": "Status"},
-    "created": {"sv": "Anmäld", "en": "Subscribed"},
-    "confirmed_at": {"sv": "Bekräftad", "en": "Confirmed"},
-}
-
-
-def _t(key: str, language: str, **values: object) -> str:
-    entry = _TEXTS[key]
-    return entry.get(language, entry["sv"]).format(**values)
 
 
 def subscriber_view(subscriber: Subscriber) -> dict[str, Any]:
@@ -132,7 +101,15 @@ def add(
         language = application.settings.lang
         key = "already" if done else "pending"
         out_console.print(
-            escape(_t(key, language, email=stored.email, audience=stored.audience, url=url))
+            escape(
+                t(
+                    f"subscriber_{key}",
+                    language,
+                    email=stored.email,
+                    audience=stored.audience,
+                    url=url,
+                )
+            )
         )
 
     run(body)
@@ -150,8 +127,11 @@ def confirm_command(
         if as_json:
             emit_json(subscriber_view(stored))
             return
-        text = _t(
-            "confirmed", application.settings.lang, email=stored.email, audience=stored.audience
+        text = t(
+            "subscriber_confirmed",
+            application.settings.lang,
+            email=stored.email,
+            audience=stored.audience,
         )
         out_console.print(escape(text))
 
@@ -170,8 +150,11 @@ def unsubscribe_command(
         if as_json:
             emit_json(subscriber_view(stored))
             return
-        text = _t(
-            "unsubscribed", application.settings.lang, email=stored.email, audience=stored.audience
+        text = t(
+            "subscriber_unsubscribed",
+            application.settings.lang,
+            email=stored.email,
+            audience=stored.audience,
         )
         out_console.print(escape(text))
 
@@ -198,12 +181,12 @@ def list_command(
             return
         language = application.settings.lang
         if not found:
-            out_console.print(_t("none", language))
+            out_console.print(t("subscriber_none", language))
             return
         zone = _zone(application)
         table = Table()
         for column in ("audience", "email", "name", "status", "created", "confirmed_at"):
-            table.add_column(_t(column, language))
+            table.add_column(t(f"subscriber_{column}", language))
         for s in found:
             confirmed = (
                 f"{s.confirmed_at.astimezone(zone):%Y-%m-%d %H:%M}" if s.confirmed_at else ""
