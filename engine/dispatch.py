@@ -122,9 +122,22 @@ class Dispatcher:
             if not claimed:
                 return summary
             for message in claimed:
-                self._deliver_one(message, summary)
+                # A batch is leased once, but delivering a large list takes time: renew the
+                # lease before each message, and leave it if it expired and was taken over,
+                # so that no message goes out twice.
+                if self._renew(message):
+                    self._deliver_one(message, summary)
             if len(claimed) < self.policy.batch:
                 return summary
+
+    def _renew(self, message: Message) -> bool:
+        until = self.clock.now() + self.policy.lease
+        with self.db.unit_of_work() as uow:
+            held = bool(uow.messages.renew_lease(message.id, self.owner, until))
+            uow.commit()
+        if not held:
+            log.warning("message %s was taken over by another dispatcher; leaving it", message.id)
+        return held
 
     def _deliver_one(self, message: Message, summary: DispatchSummary) -> None:
         with self.db.unit_of_work(read_only=True) as uow:

@@ -120,6 +120,15 @@ class MessageRepository(Repository):
         )
         return [_message(row) for row in self._uow.execute(query).mappings()]
 
+    def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease on the message; False when another dispatcher holds it now."""
+        statement = (
+            sa.update(_m)
+            .where(_m.c.id == message_id, _m.c.lease_owner == owner)
+            .values(lease_until=aware(until, "until"))
+        )
+        return bool(self._uow.execute(statement).rowcount)
+
     def update(self, message: Message, *, owner: str | None = None) -> None:
         """Save the message's delivery state and release its lease.
 
