@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,10 +23,9 @@ from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, Tempo
 from engine.model import DEAD, PENDING, RETRYING, SENT, Message
 from engine.plans import PlanLibrary
 from engine.ports import Channel, Clock, DeliveryReport, Meeting, OutgoingMessage, Recipient
+from engine.subscriptions import unsubscribe_url
 
 log = logging.getLogger(__name__)
-
-ChannelLoader = Callable[[str], Any]  # kind -> channel class (see channels.registry)
 
 
 @dataclass
@@ -216,10 +215,7 @@ class Dispatcher:
 
     def _unsubscribe_url(self, recipient: Mapping[str, Any]) -> str | None:
         token = recipient.get("unsubscribe_token")
-        if not token:
-            return None
-        base = self.public_url or "http://localhost:8080"
-        return f"{base}/unsubscribe/{token}"
+        return unsubscribe_url(self.public_url, str(token)) if token else None
 
     def _record(
         self,
@@ -269,11 +265,8 @@ class Dispatcher:
             message.last_error = f"{len(permanent)} recipient(s) refused permanently"
         else:
             message.status = SENT
-            message.last_error = (
-                ""
-                if message.recipients or report is None or (report.target != "(no recipients)")
-                else "no recipients in the audience"
-            )
+            nobody = addressed and not message.recipients
+            message.last_error = "no recipients in the audience" if nobody else ""
         target = report.target if report is not None else ""
         live = report.live if report is not None else None
         try:

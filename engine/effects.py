@@ -8,13 +8,13 @@ together with the state change; timers are written with the epoch of the state t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.definition.loader import Definition
-from engine.definition.schema import Notify, TimerDef
+from engine.definition.schema import Notify, TimerDef, localized
 from engine.messages import build_context, render_message
 from engine.model import PENDING, Incident, Message, Timer
 from engine.outcome import NotifyIntent, Slot
@@ -74,18 +74,16 @@ class Addressing:
         people: Sequence[PersonView],
         lists: Mapping[str, Sequence[Mapping[str, Any]]],
         subscribers: Mapping[str, Sequence[Mapping[str, Any]]],
-        principals: Mapping[str, frozenset[str]],
+        with_deputies: Callable[[frozenset[str]], frozenset[str]],
     ) -> None:
         self.people = people
         self.lists = lists
         self.subscribers = subscribers
-        self._principals = principals
+        # The plan's deputy rule (Evaluator.with_deputies): a vice chair is told as the chair.
+        self._with_deputies = with_deputies
 
-    def _roles(self, person: PersonView) -> set[str]:
-        out: set[str] = set()
-        for role in person.roles:
-            out |= self._principals.get(role, frozenset({role}))
-        return out
+    def _roles(self, person: PersonView) -> frozenset[str]:
+        return self._with_deputies(frozenset(person.roles))
 
     def with_roles(
         self, roles: Iterable[str], subregions: Iterable[str] | None = None
@@ -208,8 +206,6 @@ def _recipients(
 def _meeting(notify: Notify, now: datetime, language: str) -> dict[str, Any] | None:
     if notify.meeting is None:
         return None
-    from engine.definition.schema import localized  # noqa: PLC0415  (keeps the header short)
-
     return {
         "title": localized(notify.meeting.title, language),
         "starts_at": (now + notify.meeting.starts_in).isoformat(),

@@ -17,7 +17,6 @@
     ├── MessageError                    a message cannot be rendered (grundmall content missing)
     ├── NotFound                        an incident, approval, person or message does not exist
     ├── Conflict                        a concurrent command won the race; retry on fresh state
-    ├── AuditError                      the hash-chained event log does not verify
     └── DeliveryError                   a channel could not deliver (raised by channels)
         ├── TemporaryDeliveryError      retry later (4xx, timeout, refused connection)
         └── PermanentDeliveryError      never retry (5xx, invalid address): a dead letter
@@ -202,10 +201,6 @@ class NotFound(DriftplanError):
 
 class Conflict(DriftplanError):
     """Another command changed the incident first; nothing was changed by this one."""
-
-
-class AuditError(DriftplanError):
-    """The event log's hash chain does not verify."""
 
 
 class DeliveryError(DriftplanError):

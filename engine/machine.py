@@ -54,7 +54,6 @@ class _Runner:
 
     state: str = ""
     recorded: list[NotifyIntent] = field(default_factory=list)
-    entered: list[str] = field(default_factory=list)
 
 
 class Evaluator:
@@ -158,15 +157,19 @@ class Evaluator:
 
     # --------------------------------------------------------------- questions
     def effective_roles(self, actor: Actor) -> frozenset[str]:
-        """The actor's roles plus the roles they deputise for (memoised per role set)."""
-        found = self._effective.get(actor.roles)
+        """The actor's roles plus the roles they deputise for."""
+        return self.with_deputies(actor.roles)
+
+    def with_deputies(self, roles: frozenset[str]) -> frozenset[str]:
+        """`roles` plus every role they deputise for (memoised per role set)."""
+        found = self._effective.get(roles)
         if found is None:
             out: set[str] = set()
-            for role in actor.roles:
+            for role in roles:
                 out |= self._principals.get(role, frozenset({role}))
             found = frozenset(out)
             if len(self._effective) < 1024:  # bounded: role sets are few in any directory
-                self._effective[actor.roles] = found
+                self._effective[roles] = found
         return found
 
     def candidates(self, trigger: str, state: str | None) -> list[TransitionDef]:
@@ -187,9 +190,6 @@ class Evaluator:
         return not roles.isdisjoint(t.allowed) or (
             t.gate is not None and not roles.isdisjoint(t.gate.any_of + t.gate.all_of)
         )
-
-    def _eligible_anywhere(self, actor: Actor, gate: Gate) -> frozenset[str]:
-        return self.effective_roles(actor) & frozenset(gate.any_of + gate.all_of)
 
     def slots(self, gate: Gate, data: Mapping[str, Any]) -> tuple[Slot, ...]:
         """The decisions a gate needs for this data (one per sub-region with mode `each`)."""

@@ -16,7 +16,6 @@ PENDING = "pending"
 SENT = "sent"
 RETRYING = "retrying"
 DEAD = "dead"
-CANCELLED = "cancelled"
 
 # Approval statuses.
 REQUESTED = "pending"

@@ -95,14 +95,6 @@ class DeliveryReport:
     target: str = ""  # e.g. "smtp://host:25", "file:/path", "https://..."
     live: bool = True  # False when delivered to the file outbox instead of the real channel
 
-    @property
-    def failed_temporarily(self) -> list[RecipientResult]:
-        return [r for r in self.results if r.status == "temporary"]
-
-    @property
-    def failed_permanently(self) -> list[RecipientResult]:
-        return [r for r in self.results if r.status == "permanent"]
-
 
 @runtime_checkable
 class Channel(Protocol):

@@ -125,7 +125,7 @@ class Service(IncidentQueries):
         snapshot = self.directory(uow)
         audiences = [n for n, a in evaluator.workflow.audiences.items() if a.subscribers]
         subscribers = {a: snapshot.subscribers.get(a, []) for a in audiences}
-        return Addressing(snapshot.views, snapshot.lists, subscribers, evaluator._principals)
+        return Addressing(snapshot.views, snapshot.lists, subscribers, evaluator.with_deputies)
 
     def _refused(self, incident_id: str, actor_id: str, trigger: str, err: CommandError) -> None:
         """Write a refusal to the incident's log in its own transaction, then let it raise."""
