@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
+from engine.model import Timer
 from engine.timers import TimerRunner
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ def fire_timer_job(runner_key: str, timer_id: str) -> None:
         # Woken early (a scaled clock, or wall clock skew): wake again at the due time
         # rather than waiting for the next sweep.
         clock.rearm(timer_id)
+    if result.armed and clock is not None:
+        # A repeating timer's next round, or timers of a state a timer-fired transition
+        # entered: wake up for them on time, not a sweep later.
+        clock.arm(result.armed)
     if result.fired and result.late_seconds > 1:
         log.info("timer %s fired %.1f s late", timer_id, result.late_seconds)
 
@@ -193,21 +198,31 @@ class AlarmClock:
                 job = self._scheduler.get_job(stale)
                 if job is not None:
                     job.remove()
-            horizon = datetime.now(UTC) + timedelta(hours=1)
-            for timer in open_timers:
-                run_at = self.to_real(timer.due_at)
-                if timer.id in self._known or run_at > horizon:
-                    continue  # far-away timers are scheduled by a later sweep
-                self._scheduler.add_job(
-                    JOB_FUNC,
-                    "date",
-                    run_date=run_at,
-                    id=timer.id,
-                    args=[self.key, timer.id],
-                    replace_existing=True,
-                )
-                self._known.add(timer.id)
+            self._schedule(open_timers)
             self._known &= wanted
+
+    def arm(self, armed: Iterable[Timer]) -> None:
+        """Schedule timers just armed in this process (while it leads)."""
+        with self._lock:
+            if self.leader:
+                self._schedule(armed)
+
+    def _schedule(self, candidates: Iterable[Timer]) -> None:
+        """Add a job for each timer not yet known; the caller holds `self._lock`."""
+        horizon = datetime.now(UTC) + timedelta(hours=1)
+        for timer in candidates:
+            run_at = self.to_real(timer.due_at)
+            if timer.id in self._known or run_at > horizon:
+                continue  # far-away timers are scheduled by a later sweep
+            self._scheduler.add_job(
+                JOB_FUNC,
+                "date",
+                run_date=run_at,
+                id=timer.id,
+                args=[self.key, timer.id],
+                replace_existing=True,
+            )
+            self._known.add(timer.id)
 
 
 _clocks: dict[str, AlarmClock] = {}

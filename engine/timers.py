@@ -29,6 +29,7 @@ class FireResult:
     reason: str = ""
     late_seconds: float = 0.0
     messages: int = 0
+    armed: tuple[Timer, ...] = ()  # timers the firing armed (committed with it)
 
 
 def next_due(due: datetime, every: timedelta, now: datetime) -> datetime:
@@ -67,7 +68,8 @@ class TimerRunner:
                 count = self._act(uow, incident, timer, now, late)
                 uow.incidents.update(incident)
                 uow.commit()
-                return FireResult(True, late_seconds=late, messages=count)
+                armed = tuple(uow.timers.armed)
+                return FireResult(True, late_seconds=late, messages=count, armed=armed)
         except (Conflict, NotFound) as exc:
             # A command changed the incident meanwhile: the timer stays open, the next
             # wake-up or sweep fires it against the new state.

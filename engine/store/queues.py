@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -19,6 +19,9 @@ from engine.errors import Conflict, NotFound
 from engine.model import DEAD, PENDING, RETRYING, Message, Timer
 from engine.store import tables as t
 from engine.store.repositories import Repository, aware, row_fields, values_of
+
+if TYPE_CHECKING:
+    from engine.store.unit_of_work import UnitOfWork
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 _TIMER_FIELDS = tuple(f.name for f in fields(Timer))
@@ -151,6 +154,13 @@ class MessageRepository(Repository):
 class TimerRepository(Repository):
     """Durable reminders and deadlines; firing is a compare-and-set on `fired_at`."""
 
+    def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__(uow)
+        # The timers this unit of work armed, so that a process that leads the scheduler can
+        # wake up for them at once after commit instead of at its next sweep (a repeating
+        # timer's next round, a reminder armed by a timer-fired transition).
+        self.armed: builtins.list[Timer] = []
+
     def add(self, timer: Timer) -> None:
         """Arm a timer; arming the same key, epoch and due time twice is a Conflict."""
         self._insert_unique(
@@ -158,12 +168,14 @@ class TimerRepository(Repository):
             f"Timer '{timer.key}' of incident {timer.incident_id} is already armed for "
             f"{timer.due_at.isoformat()} (state epoch {timer.state_epoch}).",
         )
+        self.armed.append(timer)
 
     def add_many(self, timers: builtins.list[Timer]) -> None:
         """Arm a command's timers in one round trip (fresh ids and due times: no savepoint)."""
         if timers:
             rows = [values_of(timer, _TIMER_FIELDS) for timer in timers]
             self._uow.execute(_INSERT_TIMER, rows)  # type: ignore[arg-type]
+            self.armed.extend(timers)
 
     def has_fired(self, timer: Timer) -> bool:
         """Whether this very timer (incident, key, epoch, due time) has already fired."""

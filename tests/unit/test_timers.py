@@ -407,3 +407,60 @@ def test_a_timer_the_plan_cannot_act_on_is_logged_once_not_retried(tmp_path: Pat
         assert len(w.events("timer_failed")) == 1
     finally:
         app.database.dispose()
+
+
+REPEATING_PLAN = """\
+document: {name: tick, version: 1, title: {sv: Tick}, language: sv, timezone: Europe/Stockholm}
+service: {name: Demo, description: {sv: Demo används dygnet runt.}}
+roles: {operator: {title: {sv: Operatör}}}
+fields: {scope: {type: text, required: true}}
+audiences: {operators: {title: {sv: Operatörer}, roles: [operator]}}
+channels: {staff_email: {kind: email, audience: operators}}
+templates:
+  tick: {subject: {sv: "Tick {{ scope }}"}, body: {sv: "{{ scope }}"}, requires: [scope]}
+states:
+  running:
+    title: {sv: Pågår}
+    timers:
+      - {id: tick, every: 1s, notify: {template: tick, channels: [staff_email]}}
+  closed: {title: {sv: Avslutad}, final: true}
+transitions:
+  - {trigger: declare, initial: true, dest: running, allowed: [operator], requires: [scope]}
+  - {trigger: close, source: running, dest: closed, allowed: [operator]}
+"""
+
+
+def test_each_round_of_a_repeating_timer_is_woken_on_time_without_waiting_for_a_sweep(
+    tmp_path: Path,
+) -> None:
+    """The round a firing arms gets its wake-up at once: with the sweep an hour away, a timer
+    repeating every second still fires about once a second, each round nearly on time."""
+    plans = tmp_path / "workflows"
+    plans.mkdir()
+    (plans / "tick.yaml").write_text(REPEATING_PLAN, encoding="utf-8")
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(
+        "people:\n  - {id: op, name: Op, email: op@example.se, roles: [operator]}\n",
+        encoding="utf-8",
+    )
+    app = build(Settings(data=tmp_path / "data", workflows=plans))
+    import_directory(app, directory)
+    incident = app.service.declare(actor_id="op", values={"scope": "Övning"}).incident_id
+    alarm = AlarmClock(
+        TimerRunner(app.service), lock=LeaderLock(app.database, tmp_path), sweep_seconds=3600
+    )
+
+    def ticks() -> list[dict[str, Any]]:
+        return [e for e in app.service.log(incident) if e["kind"] == "timer"]
+
+    alarm.start()
+    try:
+        deadline = time.monotonic() + 8
+        while len(ticks()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        alarm.stop()
+        app.database.dispose()
+    fired = ticks()
+    assert len(fired) >= 3, f"only {len(fired)} rounds fired with the sweep an hour away"
+    assert max(e["data"]["late_seconds"] for e in fired) < 0.5
