@@ -283,7 +283,15 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
 @app.command("worker")
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Fire due timers and deliver once.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between outbox rounds.")] = 2.0,
+    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between outbox rounds.")] = 2.0,
+    sweep: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds between timer sweeps: taking over leadership from a dead worker, "
+            "and picking up timers other processes armed.",
+        ),
+    ] = 2.0,
     data: DataOpt = None,
 ) -> None:
     """Run the timers (APScheduler, leader-locked) and the outbox dispatcher."""
@@ -308,7 +316,11 @@ def worker(
             )
             dispatcher.close()
             return
-        alarm = AlarmClock(runner, lock=LeaderLock(application.database, application.settings.data))
+        alarm = AlarmClock(
+            runner,
+            lock=LeaderLock(application.database, application.settings.data),
+            sweep_seconds=sweep,
+        )
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

@@ -28,34 +28,21 @@ one list are kept once (exports from other systems often repeat rows).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.addresses import EMAIL_RE, ID_RE, PHONE_RE
 from engine.definition.schema import NAME_RE, Audience, Workflow
 from engine.definition.yaml_loader import Positions, load_yaml
+from engine.directory_csv import parse_csv
 from engine.errors import DefinitionError, DirectoryError, NotFound
 from engine.ports import Recipient
 
-MAX_CSV_BYTES = 5 * 1024 * 1024
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-# Deliberately plain: one @, no spaces, quotes, brackets or control characters (which could
-# smuggle extra headers into a mail), and a dotted ASCII domain.
-EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{3,30}$")
 PERSON_KEYS = ("id", "name", "email", "phone", "roles", "subregion")
 MEMBER_KEYS = ("address", "name", "organisation")
-CSV_COLUMNS = {  # header spelling -> column; Swedish exports say e-post / namn
-    **dict.fromkeys(("email", "e-mail", "e-post", "epost"), "email"),
-    **dict.fromkeys(("name", "namn"), "name"),
-    **dict.fromkeys(("organisation", "organization", "org"), "organisation"),
-}
 YamlPath = tuple[str | int, ...]  # a place in the YAML data, for Positions.at
 
 
@@ -348,56 +335,8 @@ class _Parser:
         except OSError as exc:
             self.problem(path, f"cannot read csv file {raw!r}: {exc.strerror or exc}")
             return
-        yield from _parse_csv(data, str(self.base / raw), self.problems)
-
-
-def _parse_csv(data: bytes, source: str, problems: list[str]) -> Iterator[Member]:
-    """Members from CSV bytes; problems are appended as `source:line: message`."""
-    if len(data) > MAX_CSV_BYTES:
-        problems.append(f"{source}:1: file is larger than {MAX_CSV_BYTES} bytes")
-        return
-    try:
-        text = data.decode("utf-8-sig")  # Excel writes a BOM
-    except UnicodeDecodeError:
-        problems.append(f"{source}:1: not UTF-8 text; save the file as CSV UTF-8")
-        return
-    first = text.lstrip().partition("\n")[0]
-    delimiter = ";" if ";" in first and "," not in first else ","  # Swedish Excel uses ;
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
-    header: list[str] | None = None
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if header is None:
-            header = [CSV_COLUMNS.get(c.strip().lower(), "?" + c.strip()) for c in row]
-            unknown = [c[1:] for c in header if c.startswith("?")]
-            if unknown:
-                problems.append(
-                    f"{source}:{line}: unknown column(s) {', '.join(unknown)}; "
-                    "columns are email, name and organisation"
-                )
-            if "email" not in header:
-                problems.append(
-                    f"{source}:{line}: no email column in the header row "
-                    f"(found: {', '.join(c.strip() for c in row)})"
-                )
-            if unknown or "email" not in header:
-                return
-            continue
-        if len(row) != len(header):
-            problems.append(f"{source}:{line}: expected {len(header)} fields, got {len(row)}")
-            continue
-        cells = dict(zip(header, (c.strip() for c in row), strict=True))
-        address = cells.get("email", "")
-        if not address:
-            problems.append(f"{source}:{line}: no e-mail address")
-        elif len(address) > 254 or not EMAIL_RE.match(address):
-            problems.append(f"{source}:{line}: invalid e-mail address {address!r}")
-        else:
-            yield Member(address, cells.get("name", ""), None, cells.get("organisation", ""))
-    if header is None:
-        problems.append(f"{source}:1: the file is empty; expected a header row with email")
+        for row in parse_csv(data, str(self.base / raw), self.problems):
+            yield Member(row.address, row.name, None, row.organisation)
 
 
 def parse_directory(

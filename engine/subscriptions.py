@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from engine.directory import EMAIL_RE
+from engine.addresses import EMAIL_RE
 from engine.errors import CommandError, DefinitionError, NotFound
 from engine.plans import PlanLibrary
 from engine.store.records import (

@@ -136,6 +136,7 @@ def _check_templates(ctx: Context) -> set[str]:
     read: set[str] = set()
     for name, template in ctx.workflow.templates.items():
         sources = ctx.definition.templates.get(name, {})
+        _check_template_languages(ctx, name, template.file is not None, sources)
         for language, source in sources.items():
             if template.file is not None:
                 base: PathKey = ("templates", name, "file", language)
@@ -165,6 +166,44 @@ def _check_templates(ctx: Context) -> set[str]:
                         f"lists; write {{{{ {needed} }}}} in its subject or body",
                     )
     return read
+
+
+def _check_languages(ctx: Context) -> None:
+    """The plan's own language is one of the languages it declares."""
+    document = ctx.workflow.document
+    if document.language not in document.languages:
+        ctx.error(
+            ("document", "language"),
+            f"document.language is '{document.language}', which document.languages does not "
+            f"list; add it there or pick one of: {', '.join(document.languages)}",
+        )
+
+
+def _check_template_languages(
+    ctx: Context, name: str, from_files: bool, sources: Mapping[str, object]
+) -> None:
+    """Each language a template is written in is declared, and the plan's own one is there.
+
+    A text in an undeclared language would never be chosen (or is a typo such as `se` for
+    `sv`); a template without the plan's language sends recipients the fallback language.
+    """
+    document = ctx.workflow.document
+    part = "file" if from_files else "body"
+    languages = [language for language in sources if language]
+    for language in languages:
+        if language not in document.languages:
+            ctx.error(
+                ("templates", name, part, language),
+                f"template '{name}' has a text in '{language}', which document.languages does "
+                f"not list; languages: {', '.join(document.languages)}",
+                key=True,
+            )
+    if languages and document.language not in languages:
+        ctx.warning(
+            ("templates", name, part),
+            f"template '{name}' has no text in the plan's language '{document.language}'; "
+            f"its readers get '{languages[0]}' instead",
+        )
 
 
 def _check_template_requires(ctx: Context) -> None:
@@ -266,6 +305,7 @@ def check_workflow(
     checks_refs.check_references(ctx)
     checks_graph.check_graph(ctx)
     _check_channels(ctx)
+    _check_languages(ctx)
     _check_template_requires(ctx)
     template_reads = _check_templates(ctx)
     _check_unused(ctx, template_reads)

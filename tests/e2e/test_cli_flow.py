@@ -410,14 +410,16 @@ def test_reject_ends_the_request_and_the_state_stays(sqlite_workspace: Workspace
 
 # ------------------------------------------------------------------------------ the contract
 def test_usage_errors_exit_2(sqlite_workspace: Workspace) -> None:
-    """Malformed --set, a missing --as and a missing argument are usage errors (exit 2)."""
+    """Malformed --set, a missing --as, a missing argument and a zero sweep interval are usage
+    errors (exit 2)."""
     ws = sqlite_workspace
     incident = ws.declare()
-    bad_set, no_as, no_trigger = ws.run_many(
+    bad_set, no_as, no_trigger, no_sweep = ws.run_many(
         [
             ["incident", "fire", incident, "post_update", "--as", OPERATOR, "--set", "details"],
             ["incident", "declare", *sets(*DECLARE_SETS)],
             ["incident", "fire", incident, "--as", OPERATOR],
+            ["worker", "--sweep", "0"],
         ]
     )
     assert bad_set.returncode == 2, bad_set
@@ -426,6 +428,8 @@ def test_usage_errors_exit_2(sqlite_workspace: Workspace) -> None:
     assert "missing option '--as'" in no_as.stderr.lower()
     assert no_trigger.returncode == 2, no_trigger
     assert "missing argument 'trigger'" in no_trigger.stderr.lower()
+    assert no_sweep.returncode == 2, no_sweep
+    assert "'--sweep'" in no_sweep.stderr
     assert [e["kind"] for e in events(ws, incident)] == ["declare"]
 
 

@@ -347,6 +347,22 @@ CASES = [
         "{template: started, channels: [banner, mail]}",
     ),
     Case(
+        "template text in an undeclared language",
+        edit('body: {sv: "Klart. {{ scope }}", en:', 'body: {sv: "Klart. {{ scope }}", de:'),
+        "template 'resolved' has a text in 'de', which document.languages does not list; "
+        "languages: sv, en",
+        '{sv: "Klart. {{ scope }}", de:',
+    ),
+    Case(
+        "plan language not among its languages",
+        edit(
+            "  title: {sv: Miniplan, en: Mini plan}\n",
+            "  title: {sv: Miniplan, en: Mini plan}\n  language: se\n",
+        ),
+        "document.language is 'se', which document.languages does not list",
+        "language: se",
+    ),
+    Case(
         "duplicate timer id",
         edit("{id: eta_passed,", "{id: update_due,"),
         "duplicate timer id 'update_due' in state 'outage' (also timers[0])",
@@ -400,6 +416,17 @@ def test_every_error_is_reported_not_just_the_first() -> None:
     messages = " ".join(p.message for p in _problems(text))
     assert "'reserv'" in messages
     assert "'resolvd'" in messages
+
+
+def test_template_without_the_plans_language_is_a_warning() -> None:
+    """A template written only in English, in a Swedish plan, is allowed but warned about."""
+    text = broken('body: {sv: "Klart. {{ scope }}", en:', "body: {en:")
+    warnings = check_workflow(parse(text), known_kinds=KNOWN_KINDS)
+    assert [p.message for p in warnings] == [
+        "template 'resolved' has no text in the plan's language 'sv'; its readers get 'en' instead"
+    ]
+    assert warnings[0].severity == "warning"
+    assert warnings[0].line == line_of(text, "body: {en:")
 
 
 def test_ambiguous_trigger_with_conditions_on_both_is_a_warning() -> None:

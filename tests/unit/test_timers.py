@@ -463,4 +463,4 @@ def test_each_round_of_a_repeating_timer_is_woken_on_time_without_waiting_for_a_
         app.database.dispose()
     fired = ticks()
     assert len(fired) >= 3, f"only {len(fired)} rounds fired with the sweep an hour away"
-    assert max(e["data"]["late_seconds"] for e in fired) < 0.5
+    assert max(e["data"]["late_seconds"] for e in fired) < 1.0
