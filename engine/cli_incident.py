@@ -41,8 +41,10 @@ def declare(
         if as_json:
             emit_json(application.service.show(result.incident_id))
             return
+        language = application.settings.lang
+        labels = application.service.labels(result.incident_id, language)
         out_console.print(
-            t("declared", application.settings.lang, id=result.incident_id, state=result.state)
+            t("declared", language, id=result.incident_id, state=labels.state(result.state))
         )
 
     run(body)
@@ -59,24 +61,24 @@ def list_incidents(
 
     def body() -> None:
         application = _app(data, lang)
-        items = application.service.incidents(include_closed=all_)
         if as_json:
-            emit_json(items)
+            emit_json(application.service.incidents(include_closed=all_))
             return
         language = application.settings.lang
+        items = application.service.incidents_labelled(include_closed=all_, language=language)
         if not items:
             out_console.print(t("no_incidents", language))
             return
         table = Table(title=t("incidents", language))
         for col in ("id", "state", "scope", "created", "updated"):
-            table.add_column(t(col, language))
-        for item in items:
+            table.add_column(t(col, language), no_wrap=col == "id")
+        for item, labels in items:
             table.add_row(
                 item["id"],
-                item["state"],
+                labels.state(item["state"]),
                 str(item["data"].get("scope", "")),
-                item["created_at"][:16],
-                item["updated_at"][:16],
+                labels.time(item["created_at"]),
+                labels.time(item["updated_at"]),
             )
         out_console.print(table)
 
@@ -97,6 +99,7 @@ def show(
             return
         language = application.settings.lang
         described = application.service.describe(incident_id, language)
+        labels = application.service.labels(incident_id, language)
         table = Table(title=f"{view['id']} – {described['state_title']} ({view['state']})")
         table.add_column(t("field", language))
         table.add_column(t("value", language))
@@ -106,15 +109,17 @@ def show(
         if view["pending_approvals"]:
             pending = Table(title=t("pending", language))
             for col in ("id", "trigger", "approvers", "expires"):
-                pending.add_column(t(col, language))
+                pending.add_column(t(col, language), no_wrap=col == "id")
             for a in view["pending_approvals"]:
                 who = "; ".join(
-                    "/".join(s["roles"])
-                    + (f" ({', '.join(s['subregions'])})" if s.get("subregions") else "")
+                    labels.roles(s["roles"])
+                    + (f" ({labels.subregions(s['subregions'])})" if s.get("subregions") else "")
                     + (" ✓" if s.get("decision") == "approved" else "")
                     for s in a["approvers"]
                 )
-                pending.add_row(a["id"], a["trigger"], who, a["expires_at"] or "")
+                pending.add_row(
+                    a["id"], labels.trigger(a["trigger"]), who, labels.time(a["expires_at"])
+                )
             out_console.print(pending)
 
     run(body)
@@ -137,11 +142,16 @@ def actions(
             emit_json(items)
             return
         language = application.settings.lang
+        labels = application.service.labels(incident_id, language)
         table = Table()
         for col in ("trigger", "dest", "gated"):
-            table.add_column(t(col, language))
+            table.add_column(t(col, language), no_wrap=col == "id")
         for item in items:
-            table.add_row(item["trigger"], str(item["dest"]), ", ".join(item["approvers"]))
+            table.add_row(
+                labels.trigger(item["trigger"]),
+                labels.state(item["dest"]),
+                labels.roles(item["approvers"]),
+            )
         out_console.print(table)
 
     run(body)
@@ -171,12 +181,14 @@ def fire(
             )
             return
         language = application.settings.lang
+        labels = application.service.labels(incident_id, language)
+        state = labels.state(result.state)
         if result.result == "pending_approval":
             out_console.print(
-                t("pending_approval", language, approval=result.approval_id, state=result.state)
+                t("pending_approval", language, approval=result.approval_id, state=state)
             )
         else:
-            out_console.print(t("done", language, trigger=trigger, state=result.state))
+            out_console.print(t("done", language, trigger=labels.trigger(trigger), state=state))
 
     run(body)
 
@@ -214,7 +226,9 @@ def approve(
         if as_json:
             emit_json({"result": result.result, "state": result.state})
             return
-        out_console.print(t(result.result, application.settings.lang, state=result.state))
+        language = application.settings.lang
+        labels = application.service.labels(result.incident_id, language)
+        out_console.print(t(result.result, language, state=labels.state(result.state)))
 
     run(body)
 
@@ -232,17 +246,24 @@ def log(
             emit_json(events)
             return
         language = application.settings.lang
+        labels = application.service.labels(incident_id, language)
         table = Table()
         for col in ("seq", "at", "actor", "kind", "trigger", "state"):
-            table.add_column(t(col, language))
+            table.add_column(t(col, language), no_wrap=col == "id")
         for e in events:
+            to_state = labels.state_title(e["to_state"])
             moved = (
-                e["to_state"]
+                to_state
                 if e["from_state"] == e["to_state"]
-                else (f"{e['from_state'] or ''} → {e['to_state']}")
+                else f"{labels.state_title(e['from_state'])} → {to_state}".lstrip()
             )
             table.add_row(
-                str(e["seq"]), e["at"][:19], e["actor"], e["kind"], e["trigger"] or "", moved
+                str(e["seq"]),
+                labels.time(e["at"], seconds=True),
+                e["actor"],
+                e["kind"],
+                e["trigger"] or "",
+                moved,
             )
         out_console.print(table)
 

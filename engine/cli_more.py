@@ -152,20 +152,18 @@ def _print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -
     if as_json:
         emit_json(items)
         return
-    table = Table()
-    for col in ("id", "channel", "audience", "subject", "status", "attempts", "recipients"):
-        table.add_column(t(col, language))
+    # Two lines per message rather than a table: the whole id (what `outbox retry` takes; ids
+    # share their time prefix, so a cut one is useless) and the subject both stay readable on
+    # an 80-column terminal. The audience and the results are in --json.
+    attempts, recipients = t("attempts", language), t("recipients", language)
     for m in items:
-        table.add_row(
-            m["id"][:12],
-            m["channel"],
-            m["audience"],
-            m["subject"],
-            m["status"],
-            str(m["attempts"]),
-            str(m["recipients"]),
+        out_console.print(
+            f"[bold]{escape(m['id'])}[/bold]  {escape(m['channel'])}  "
+            f"{t('message_' + m['status'], language)}  "
+            f"{attempts}: {m['attempts']}  {recipients}: {m['recipients']}",
+            highlight=False,
         )
-    out_console.print(table)
+        out_console.print(f"    {escape(m['subject'])}", highlight=False)
 
 
 @incident_app.command("messages")
@@ -269,7 +267,7 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
         language = application.settings.lang
         table = Table()
         for col in ("plan", "channel", "channel_kind", "mode", "target", "missing"):
-            table.add_column(t(col, language))
+            table.add_column(t(col, language), no_wrap=col == "id")
         for r in rows:
             mode = t("live", language) if r["live"] else t("file_outbox", language)
             table.add_row(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.definition.schema import localized
 from engine.fields import display_value
+from engine.labels import Labels
 from engine.machine import evaluator_for
 from engine.model import Incident
 
@@ -54,6 +55,22 @@ class IncidentQueries:
     def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
         with self.db.unit_of_work(read_only=True) as uow:
             return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
+
+    def labels(self, incident_id: str, language: str) -> Labels:
+        """The titles of the plan this incident runs on (its pinned version)."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            return Labels(self.definition_of(uow, incident).workflow, language)
+
+    def incidents_labelled(
+        self, *, include_closed: bool = False, language: str
+    ) -> list[tuple[dict[str, Any], Labels]]:
+        """Each incident's view with the titles of its own plan, for people's lists."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            return [
+                (incident_view(i, []), Labels(self.definition_of(uow, i).workflow, language))
+                for i in uow.incidents.list(include_closed)
+            ]
 
     def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
         """The triggers this person may fire now, with their destination and gate."""

@@ -126,6 +126,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "subscriber_status": {"sv": "Status", "en": "Status"},
     "subscriber_created": {"sv": "Anmäld", "en": "Subscribed"},
     "subscriber_confirmed_at": {"sv": "Bekräftad", "en": "Confirmed"},
+    "message_pending": {"sv": "väntar", "en": "pending"},
+    "message_sent": {"sv": "skickat", "en": "sent"},
+    "message_retrying": {"sv": "försöker igen", "en": "retrying"},
+    "message_dead": {"sv": "misslyckades", "en": "dead letter"},
 }
 
 

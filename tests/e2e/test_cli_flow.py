@@ -6,7 +6,8 @@ Every command here runs the installed console script in a subprocess, as an oper
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -499,9 +500,42 @@ def test_lang_en_gives_english_output(sqlite_workspace: Workspace) -> None:
         ]
     )
     assert swedish.returncode == english.returncode == 0, (swedish, english)
-    assert "Klart: post_update – läge nu: outage." in swedish.stdout
-    assert "Done: post_update – state now: outage." in english.stdout
+    assert (
+        "Klart: Lägesuppdatering (post_update) – läge nu: Avbrott i IT-tjänsten (outage)."
+        in swedish.stdout
+    )
+    assert (
+        "Done: Status update (post_update) – state now: Outage in the IT service (outage)."
+        in english.stdout
+    )
     assert "Klart" not in english.stdout
     assert fel.returncode == error.returncode == 1
     assert "fel: 'close' går inte i läget 'outage'. Möjligt nu:" in " ".join(fel.stderr.split())
     assert "error: 'close' is not possible in state 'outage'." in " ".join(error.stderr.split())
+
+
+def test_tables_name_things_by_their_titles_and_show_local_time(
+    sqlite_workspace: Workspace,
+) -> None:
+    """People's output names states, actions and roles by the plan's titles (with the id to
+    type beside them) and shows times in the plan's timezone, not UTC."""
+    ws = sqlite_workspace
+    incident = ws.declare()
+    listing, actions, log = ws.run_many(
+        [
+            ["incident", "list", "--lang", "sv"],
+            ["incident", "actions", incident, "--as", OPERATOR, "--lang", "sv"],
+            ["incident", "log", incident, "--lang", "sv"],
+        ]
+    )
+    created = datetime.fromisoformat(ws.json("incident", "show", incident, "--json")["created_at"])
+    local = created.astimezone(ZoneInfo("Europe/Stockholm"))
+    assert local.utcoffset() != timedelta(0)  # November: CET, so a UTC time would show
+    assert f"{local:%Y-%m-%d %H:%M}" in listing.stdout, listing.stdout
+    assert f"{created.astimezone(UTC):%H:%M}" not in listing.stdout
+    assert "Avbrott i IT-tjänsten (outage)" in listing.stdout
+    assert "Lägesuppdatering (post_update)" in actions.stdout
+    assert "Reservrutin i alla verksamheter (total_reserve)" in actions.stdout
+    assert "council_chair" not in actions.stdout
+    assert f"{local:%Y-%m-%d %H:%M:%S}" in log.stdout
+    assert "→ Avbrott i IT-tjänsten" in log.stdout

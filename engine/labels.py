@@ -1,0 +1,76 @@
+"""How the plan's names read to people: state, action and role titles, and local times.
+
+Commands and JSON speak in the plan's ids (`outage`, `post_update`, `council_chair`); people
+reading a table want "Avbrott i IT-tjänsten", "Lägesuppdatering" and "Ordförande", with the id
+beside it where they need it to type the next command. Times are stored in UTC and shown in
+the plan's timezone (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.definition.schema import Workflow, localized
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The titles of one plan in one language."""
+
+    workflow: Workflow
+    language: str
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_zone", ZoneInfo(self.workflow.document.timezone))
+
+    def state(self, name: str | None) -> str:
+        """`Avbrott i IT-tjänsten (outage)`; the bare id when the plan has no such state."""
+        if not name:
+            return ""
+        state = self.workflow.states.get(name)
+        title = localized(state.title, self.language) if state else ""
+        return f"{title} ({name})" if title and title != name else name
+
+    def state_title(self, name: str | None) -> str:
+        """Just the title (for narrow columns such as the log's `from → to`)."""
+        if not name:
+            return ""
+        state = self.workflow.states.get(name)
+        return (localized(state.title, self.language) if state else "") or name
+
+    def trigger(self, name: str | None) -> str:
+        """`Lägesuppdatering (post_update)`: the id is what `incident fire` takes."""
+        if not name:
+            return ""
+        titles = [t.title for t in self.workflow.transitions if t.trigger == name and t.title]
+        title = localized(titles[0], self.language) if titles else ""
+        return f"{title} ({name})" if title and title != name else name
+
+    def roles(self, names: Iterable[str]) -> str:
+        """Role titles joined for reading: `Ordförande / Vice ordförande` (a title may itself
+        hold a comma)."""
+        titles = []
+        for name in names:
+            role = self.workflow.roles.get(name)
+            titles.append((localized(role.title, self.language) if role else "") or name)
+        return " / ".join(titles)
+
+    def subregions(self, names: Iterable[str]) -> str:
+        """Sub-region titles joined for reading: `Fyrbodal, Södra Älvsborg`."""
+        titles = []
+        for name in names:
+            region = self.workflow.subregions.get(name)
+            titles.append((localized(region.title, self.language) if region else "") or name)
+        return ", ".join(titles)
+
+    def time(self, value: datetime | str | None, *, seconds: bool = False) -> str:
+        """`2026-11-26 15:50` (or `15:50:07`) in the plan's timezone: a table's short form."""
+        if value is None or value == "":
+            return ""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+        return moment.astimezone(self._zone).strftime(shape)
