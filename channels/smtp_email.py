@@ -221,7 +221,9 @@ class EmailChannel:
         self._connection: SmtpConnection | None = None
         self._outbox: FileOutbox | None = None
         if missing:
-            log.warning(
+            # Info only: the file outbox warns (once per channel, naming it and the folder)
+            # when it first writes, and `driftplan channels` lists what is missing.
+            log.info(
                 "%s channel has no %s: delivering to the file outbox", self.kind, ", ".join(missing)
             )
             self._outbox = FileOutbox(settings, data_dir=data_dir)

@@ -86,9 +86,9 @@ class WebhookChannel:
         self._outbox: FileOutbox | None = None
         missing = _missing(settings)
         if missing:
-            log.warning(
-                "webhook channel has no %s: delivering to the file outbox", ", ".join(missing)
-            )
+            # Info only: the file outbox warns (once per channel, naming it and the folder)
+            # when it first writes, and `driftplan channels` lists what is missing.
+            log.info("webhook channel has no %s: delivering to the file outbox", ", ".join(missing))
             self._outbox = FileOutbox(settings, data_dir=data_dir)
             return
         self._url = settings["url"].strip()

@@ -65,7 +65,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Decision recorded: rejected – state: {state}.",
     },
     "audit_ok": {
-        "sv": "Händelseloggen är intakt ({count} incidenter kontrollerade).",
+        "sv": "Händelseloggen är intakt (antal kontrollerade incidenter: {count}).",
         "en": "The event log is intact ({count} incidents checked).",
     },
     "audit_bad": {"sv": "Händelseloggen har ändrats:", "en": "The event log has been altered:"},
@@ -87,8 +87,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "recipients": {"sv": "Mottagare", "en": "Recipients"},
     "plan": {"sv": "Plan", "en": "Plan"},
     "worker_once": {
-        "sv": "Timers: {timers} utlösta. Utskick: {sent} skickade, {retrying} försöks igen, "
-        "{dead} misslyckade.",
+        "sv": "Timers: {timers} utlösta. Utskick: {sent} skickade, {retrying} väntar på nytt "
+        "försök, {dead} misslyckade.",
         "en": "Timers: {timers} fired. Delivery: {sent} sent, {retrying} retrying, {dead} dead.",
     },
     "worker_started": {
