@@ -29,8 +29,9 @@ from engine.cli import (
     parse_sets,
     run,
 )
-from engine.dispatch import Dispatcher, requeue
+from engine.dispatch import Dispatcher
 from engine.model import Message
+from engine.outbox_admin import retry_dead_letter
 from engine.scheduler import AlarmClock, LeaderLock
 from engine.texts import t
 from engine.timers import TimerRunner
@@ -107,12 +108,14 @@ def outbox_deliver(
 
 
 @outbox_app.command("retry")
-def outbox_retry(message_id: str, data: DataOpt = None) -> None:
+def outbox_retry(
+    message_id: str, as_user: AsOpt, data: DataOpt = None, lang: LangOpt = None
+) -> None:
     """Put a dead letter back in the queue (only its failed recipients)."""
 
     def body() -> None:
-        application = _app(data)
-        requeue(application.database, message_id, application.clock.now())
+        application = _app(data, lang)
+        retry_dead_letter(application.service, message_id, as_user)
         out_console.print(t("requeued", application.settings.lang, id=message_id))
 
     run(body)

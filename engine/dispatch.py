@@ -313,8 +313,11 @@ class Dispatcher:
         return timedelta(seconds=step * (0.5 + self._rng.random() / 2))
 
 
-def requeue(database: Any, message_id: str, now: datetime) -> Message:
-    """Put a dead letter back in the queue (`driftplan outbox retry`): only failed recipients."""
+def requeue(database: Any, message_id: str, now: datetime, *, actor: str) -> Message:
+    """Put a dead letter back in the queue: only its failed recipients are tried again.
+
+    No authorisation here: `engine.outbox_admin.retry_dead_letter` checks who `actor` is first.
+    """
     with database.unit_of_work() as uow:
         message: Message = uow.messages.get(message_id)
         if message.status != DEAD:
@@ -331,7 +334,7 @@ def requeue(database: Any, message_id: str, now: datetime) -> Message:
         incident = uow.incidents.get(message.incident_id)
         uow.events.append(
             incident,
-            actor="operator",
+            actor=actor,
             kind="delivery_requeued",
             trigger=None,
             from_state=incident.state,

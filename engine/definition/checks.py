@@ -262,6 +262,7 @@ def _check_channels(ctx: Context) -> None:
 def _check_unused(ctx: Context, template_reads: set[str]) -> None:
     wf = ctx.workflow
     used_roles = ctx.used.get("role", set())
+    used_roles |= {name for name, role in wf.roles.items() if role.may}
     # A deputy stands in for a used role, so the deputy is used too (transitively).
     changed = True
     while changed:

@@ -111,6 +111,9 @@ class Role(Strict):
     description: Text | None = None
     deputy_of: Name | None = None
     scope: Literal["subregion"] | None = None
+    # What a role may do besides the plan's triggers. Roles that may fire a trigger may do
+    # these already; `may` grants them to roles that fire none (an administrator).
+    may: list[Literal["retry_deliveries"]] = Field(default_factory=list)
 
 
 class Subregion(Strict):

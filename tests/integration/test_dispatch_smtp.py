@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
 from engine.cli import app as cli
-from engine.dispatch import Dispatcher, DispatchPolicy, requeue
-from engine.errors import Conflict
+from engine.dispatch import Dispatcher, DispatchPolicy
+from engine.errors import Conflict, NotAuthorized
 from engine.model import DEAD, PENDING, RETRYING, SENT, Message
+from engine.outbox_admin import retry_dead_letter
 from engine.subscriptions import confirm, subscribe
 from tests.app_helpers import (
     DECLARE,
@@ -241,7 +243,7 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     runner = CliRunner()
     dead = runner.invoke(cli, ["outbox", "dead", "--json"], env=env)
     assert dead.exit_code == 0 and message.id in dead.stdout
-    retried = runner.invoke(cli, ["outbox", "retry", message.id], env=env)
+    retried = runner.invoke(cli, ["outbox", "retry", message.id, "--as", OPERATOR], env=env)
     assert retried.exit_code == 0, retried.stdout + retried.stderr
     requeued = _messages(application, result.incident_id)["support_email"]
     assert requeued.status == PENDING
@@ -255,8 +257,10 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     assert [(a.message_id, a.rcpt) for a in handler.accepted[before:]] == [(msgid, NOBODY)]
     final = _messages(application, result.incident_id)["support_email"]
     assert final.status == SENT
-    kinds = [e["kind"] for e in application.service.log(result.incident_id)]
-    assert "delivery_requeued" in kinds
+    requeued_events = [
+        e for e in application.service.log(result.incident_id) if e["kind"] == "delivery_requeued"
+    ]
+    assert [e["actor"] for e in requeued_events] == [OPERATOR]
 
 
 def test_requeue_refuses_a_message_that_is_not_dead(
@@ -269,8 +273,48 @@ def test_requeue_refuses_a_message_that_is_not_dead(
     make_dispatcher(application, environ).deliver_due()
     message = _messages(application, result.incident_id)["support_email"]
     with pytest.raises(Conflict, match="not a dead letter"):
-        requeue(application.database, message.id, application.clock.now())
+        retry_dead_letter(application.service, message.id, OPERATOR)
     assert _messages(application, result.incident_id)["support_email"].status == SENT
+
+
+@pytest.mark.parametrize(
+    ("person", "allowed"),
+    [
+        ("anna.andersson", True),  # operator: fires triggers
+        ("karin.lindqvist", True),  # admin: fires none, but `may: [retry_deliveries]`
+        ("eva.ek", False),  # in the directory, but without a role
+    ],
+)
+def test_only_people_the_plan_lets_act_may_send_a_dead_letter_again(
+    tmp_path: Path, person: str, allowed: bool
+) -> None:
+    """Retrying a dead letter is authorised like a command and logged under the person; a
+    refusal names the roles that may, leaves the letter dead and is logged too."""
+    directory = write_directory(tmp_path, ["it@kommun1.example.se"])
+    raw = yaml.safe_load(directory.read_text("utf-8"))
+    raw["people"].append({"id": "eva.ek", "name": "Eva Ek", "email": "eva.ek@example.se"})
+    directory.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    application = make_app(tmp_path, directory=directory)
+    incident = application.service.declare(actor_id=OPERATOR, values=DECLARE).incident_id
+    with application.database.unit_of_work() as uow:
+        message = next(m for m in uow.messages.list(incident) if m.channel == "support_email")
+        message.status = DEAD
+        uow.messages.update(message)
+        uow.commit()
+    if allowed:
+        retry_dead_letter(application.service, message.id, person)
+        expected = PENDING
+    else:
+        with pytest.raises(NotAuthorized) as refused:
+            retry_dead_letter(application.service, message.id, person)
+        assert "admin" in refused.value.allowed and "operator" in refused.value.allowed
+        assert "Eva Ek får inte skicka meddelande" in refused.value.text("sv")
+        expected = DEAD
+    assert _messages(application, incident)["support_email"].status == expected
+    last = application.service.log(incident)[-1]
+    assert (last["kind"], last["actor"]) == (
+        ("delivery_requeued", person) if allowed else ("refused", person)
+    )
 
 
 def test_two_dispatchers_never_deliver_one_message_twice(
