@@ -262,10 +262,16 @@ def _plan_location(plan: str | None, settings: Settings) -> tuple[Path, str | No
 
 @app.command("exercise")
 def exercise(
+    script: Annotated[
+        Path,
+        typer.Option(
+            "--script",
+            help="Exercise script (YAML), e.g. examples/exercise-total-outage.yaml.",
+        ),
+    ],
     plan: Annotated[
         str | None, typer.Argument(help="Plan file or name (default: the installed plan)")
     ] = None,
-    script: Annotated[Path, typer.Option("--script", help="Exercise script (YAML).")] = Path(),
     speed: Annotated[
         float | None, typer.Option(help="Virtual seconds per real second (scales the script).")
     ] = None,
@@ -281,8 +287,6 @@ def exercise(
     lang: LangOpt = None,
 ) -> None:
     """Rehearse a plan: run a script on virtual time; every message is marked ÖVNING."""
-    if script == Path():
-        raise typer.BadParameter("give the exercise script", param_hint="--script")
     if speed is not None and speed <= 0:
         raise typer.BadParameter("must be positive", param_hint="--speed")
 
