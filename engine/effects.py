@@ -139,6 +139,7 @@ def build_messages(
     """Render every notification into one outbox row per channel."""
     language = definition.language
     messages: list[Message] = []
+    stamp = f"{now:%Y%m%d%H%M%S%f}"  # strftime once, not once per channel
     for intent in intents:
         notify = intent.notify
         context = build_context(
@@ -164,7 +165,7 @@ def build_messages(
                     # Sortable by time, then by the plan's order: the dispatcher claims in id
                     # order, so the login-page banner named first goes out first even when a
                     # large e-mail comes from the same command.
-                    id=f"{now:%Y%m%d%H%M%S%f}-{len(messages):03d}-{uuid.uuid4().hex[:8]}",
+                    id=f"{stamp}-{len(messages):03d}-{uuid.uuid4().hex[:8]}",
                     incident_id=incident.id,
                     channel=channel_name,
                     kind=channel.kind,

@@ -290,9 +290,17 @@ def _render(template: Template, values: Mapping[str, Any], name: str, language: 
         raise MessageError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
 
 
+# Compiled once: these run for every message a command renders.
+_THREE_OR_MORE_NEWLINES = re.compile(r"\n{3,}")
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+
+
 def _one_line(text: str) -> str:
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    line = re.sub(r"\s+", " ", cleaned).strip()
+    # The per-character pass only when needed: subjects rarely hold control characters.
+    cleaned = (
+        text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
+    )
+    line = _squash(cleaned)
     if len(line) > MAX_SUBJECT:
         line = line[: MAX_SUBJECT - 1].rstrip() + "…"
     return line
@@ -302,12 +310,12 @@ def _tidy_body(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     # Optional blocks (`{% if details %}`) leave blank lines behind when they are empty.
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return _THREE_OR_MORE_NEWLINES.sub("\n\n", text).strip()
 
 
 def _to_html(text: str) -> str:
     """Escape everything, then paragraphs -> <p>, line breaks -> <br>; no auto-linking."""
-    paragraphs = [p for p in re.split(r"\n{2,}", text) if p.strip()]
+    paragraphs = [p for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
     parts = []
     for paragraph in paragraphs:
         lines = [html.escape(line) for line in paragraph.split("\n")]
@@ -316,7 +324,9 @@ def _to_html(text: str) -> str:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    r"""Runs of whitespace as one space, none at the ends: `re.sub(r"\s+", " ", text).strip()`,
+    which it equals (both use str.isspace's notion of whitespace), at a fraction of the cost."""
+    return " ".join(text.split())
 
 
 def render_message(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from engine.errors import Conflict, NotFound
 from engine.model import DEAD, PENDING, RETRYING, Message, Timer
 from engine.store import tables as t
+from engine.store.prepared import Prepared
 from engine.store.repositories import Repository, aware, row_fields, values_of
 
 if TYPE_CHECKING:
@@ -28,15 +29,27 @@ _TIMER_FIELDS = tuple(f.name for f in fields(Timer))
 
 _m = t.messages
 _t = t.timers
-_INSERT_MESSAGE = sa.insert(_m)
-_INSERT_TIMER = sa.insert(_t)
-_CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
-    _t.c.incident_id == sa.bindparam("b_incident"),
-    _t.c.fired_at.is_(None),
-    _t.c.cancelled_at.is_(None),
-    _t.c.state_epoch == sa.bindparam("b_epoch"),
-    _t.c.key.in_(sa.bindparam("b_keys", expanding=True)),
-)
+# Statements every command runs, prepared once (see `Prepared`).
+_INSERT_MESSAGE = Prepared(sa.insert(_m), column_keys=[c.key for c in _m.c])
+_INSERT_TIMER = Prepared(sa.insert(_t), column_keys=[c.key for c in _t.c])
+# One statement per number of keys (a plan's state has a handful of timers): an expanding IN
+# would render its SQL anew on every call.
+_CANCEL_KEYS_OF_EPOCH: dict[int, Prepared] = {}
+
+
+def _cancel_keys_of_epoch(count: int) -> Prepared:
+    prepared = _CANCEL_KEYS_OF_EPOCH.get(count)
+    if prepared is None:
+        statement = sa.update(_t).where(
+            _t.c.incident_id == sa.bindparam("b_incident"),
+            _t.c.fired_at.is_(None),
+            _t.c.cancelled_at.is_(None),
+            _t.c.state_epoch == sa.bindparam("b_epoch"),
+            _t.c.key.in_([sa.bindparam(f"b_key_{i}") for i in range(count)]),
+        )
+        prepared = Prepared(statement, column_keys=["cancelled_at"])
+        _CANCEL_KEYS_OF_EPOCH[count] = prepared
+    return prepared
 
 
 def _message(row: sa.RowMapping) -> Message:
@@ -63,11 +76,13 @@ class MessageRepository(Repository):
         """
         if not messages:
             return
-        rows = [
-            values_of(m, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
-            for m in messages
-        ]
-        self._uow.execute(_INSERT_MESSAGE, rows)  # type: ignore[arg-type]
+        _INSERT_MESSAGE.run_many(
+            self._uow,
+            (
+                values_of(m, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+                for m in messages
+            ),
+        )
 
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
@@ -173,8 +188,7 @@ class TimerRepository(Repository):
     def add_many(self, timers: builtins.list[Timer]) -> None:
         """Arm a command's timers in one round trip (fresh ids and due times: no savepoint)."""
         if timers:
-            rows = [values_of(timer, _TIMER_FIELDS) for timer in timers]
-            self._uow.execute(_INSERT_TIMER, rows)  # type: ignore[arg-type]
+            _INSERT_TIMER.run_many(self._uow, (values_of(timer, _TIMER_FIELDS) for timer in timers))
             self.armed.extend(timers)
 
     def has_fired(self, timer: Timer) -> bool:
@@ -246,10 +260,11 @@ class TimerRepository(Repository):
         """Cancel the incident's open timers (only of `state_epoch` / with keys starting with
         `key_prefix`, when given); returns how many were cancelled."""
         params: dict[str, Any] = {"b_incident": incident_id, "cancelled_at": aware(now, "now")}
-        if keys is not None and state_epoch is not None and key_prefix is None:
-            # The hot path of every status update: a prebuilt statement.
-            params |= {"b_epoch": state_epoch, "b_keys": list(keys)}
-            return self._uow.execute(_CANCEL_KEYS_OF_EPOCH, params).rowcount
+        if keys and state_epoch is not None and key_prefix is None:
+            # The hot path of every status update: a prepared statement.
+            params["b_epoch"] = state_epoch
+            params.update((f"b_key_{i}", key) for i, key in enumerate(keys))
+            return _cancel_keys_of_epoch(len(keys)).run(self._uow, params)
         condition = sa.and_(_t.c.incident_id == sa.bindparam("b_incident"), self._open())
         if state_epoch is not None:
             condition = sa.and_(condition, _t.c.state_epoch == state_epoch)

@@ -2,7 +2,8 @@
 
 Each maps one table to the dataclasses of `engine.model` and runs inside a `UnitOfWork`'s
 transaction. Incidents are updated optimistically (a row version), and the event log is
-appended as a hash chain whose head is kept on the incident row.
+appended as a hash chain whose head is kept on the incident row. The statements every command
+runs are `Prepared` (engine/store/prepared.py); the others go through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.model import Approval, Event, Incident
 from engine.store import tables as t
 from engine.store.audit import canonical_json, event_hash
+from engine.store.prepared import Prepared
 
 if TYPE_CHECKING:
     from engine.store.unit_of_work import UnitOfWork
@@ -88,21 +90,27 @@ class DefinitionRepository(Repository):
         return snapshot
 
 
-# Statements every command runs, built once: constructing a statement and its cache key on
-# every call cost more than executing it (bench/bench_commands.py). Bind names in WHERE clauses
-# start with b_ so that they never collide with the columns an UPDATE sets from its params.
+# Statements every command runs, prepared once: running them through Core cost more than the
+# database's own work (bench/bench_commands.py). Bind names in WHERE clauses start with b_ so
+# that they never collide with the columns an UPDATE sets from its params.
 _INCIDENT_BY_ID = sa.select(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
-_INCIDENT_BY_ID_LOCKED = _INCIDENT_BY_ID.with_for_update()
-_UPDATE_INCIDENT = sa.update(t.incidents).where(
-    t.incidents.c.id == sa.bindparam("b_id"),
-    t.incidents.c.row_version == sa.bindparam("b_expected"),
+_GET_INCIDENT = Prepared(_INCIDENT_BY_ID, result_columns=builtins.list(t.incidents.c))
+_GET_INCIDENT_LOCKED = Prepared(
+    _INCIDENT_BY_ID.with_for_update(), result_columns=builtins.list(t.incidents.c)
+)
+_UPDATE_INCIDENT = Prepared(
+    sa.update(t.incidents).where(
+        t.incidents.c.id == sa.bindparam("b_id"),
+        t.incidents.c.row_version == sa.bindparam("b_expected"),
+    ),
+    column_keys=[name for name in _INCIDENT_FIELDS if name != "id"],
 )
 _CHAIN_HEAD = (
     sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
     .where(t.incidents.c.id == sa.bindparam("b_id"))
     .with_for_update()
 )
-_INSERT_EVENT = sa.insert(t.events)
+_INSERT_EVENT = Prepared(sa.insert(t.events), column_keys=[c.key for c in t.events.c])
 _MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
 
 
@@ -125,14 +133,14 @@ class IncidentRepository(Repository):
         its work before failing on the version check (SQLite's BEGIN IMMEDIATE already
         serializes writers, and SQLAlchemy leaves FOR UPDATE out there).
         """
-        query = _INCIDENT_BY_ID_LOCKED if for_update else _INCIDENT_BY_ID
-        row = self._uow.execute(query, {"b_id": incident_id}).mappings().one_or_none()
-        if row is None:
+        query = _GET_INCIDENT_LOCKED if for_update else _GET_INCIDENT
+        rows = query.fetch(self._uow, {"b_id": incident_id})
+        if not rows:
             raise NotFound(
                 f"Incident '{incident_id}' does not exist.",
                 sv=f"Incidenten '{incident_id}' finns inte (se `driftplan incident list --all`).",
             )
-        return Incident(**row_fields(row, _INCIDENT_FIELDS))
+        return Incident(**rows[0])
 
     def list(self, include_closed: bool = False) -> builtins.list[Incident]:
         """Incidents, newest first; open ones only unless `include_closed`."""
@@ -152,10 +160,8 @@ class IncidentRepository(Repository):
         values = values_of(incident, _INCIDENT_FIELDS)
         del values["id"]
         values["row_version"] = expected + 1
-        result = self._uow.execute(
-            _UPDATE_INCIDENT, {**values, "b_id": incident.id, "b_expected": expected}
-        )
-        if result.rowcount == 0:
+        values["b_id"], values["b_expected"] = incident.id, expected
+        if _UPDATE_INCIDENT.run(self._uow, values) == 0:
             query = sa.select(t.incidents.c.row_version).where(t.incidents.c.id == incident.id)
             current = self._uow.execute(query).scalar_one_or_none()
             if current is None:
@@ -221,7 +227,7 @@ class EventRepository(Repository):
             "prev_hash": prev_hash,
         }
         row["hash"] = event_hash(key, row)
-        self._uow.execute(_INSERT_EVENT, row)
+        _INSERT_EVENT.run(self._uow, row)
         if not saved_with_incident:
             self._uow.execute(
                 _MOVE_CHAIN_HEAD,

@@ -3,7 +3,8 @@
 One command = one transaction (DESIGN.md §2): the service opens a unit of work, changes the
 incident, appends the event, adds outbox and timer rows, and commits them together. Leaving the
 `with` block without `commit()` rolls everything back. This module also owns turning "the
-database is busy / the transaction lost a race" driver errors into `engine.errors.Conflict`.
+database is busy / the transaction lost a race" driver errors into `engine.errors.Conflict`,
+also for the few hot statements that run on the transaction's DBAPI cursor (`run_driver_sql`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class UnitOfWork:
         return self._engine.dialect.name
 
     @property
+    def sa_dialect(self) -> sa.Dialect:
+        """The SQLAlchemy dialect (the one that compiles statements for this database)."""
+        return self._engine.dialect
+
+    @property
     def connection(self) -> sa.Connection:
         """The connection, inside a transaction (begun now if this is the first use)."""
         if self._connection is None:
@@ -113,6 +119,45 @@ class UnitOfWork:
         connection = self.connection
         with conflicts_as_errors():
             return connection.execute(statement, params)
+
+    def run_driver_sql(
+        self, sql: str, params: Any, *, many: bool = False, fetch: bool = False
+    ) -> tuple[int, list[Any], Any]:
+        """Run SQL already compiled for this dialect, with parameters already converted, on the
+        transaction's DBAPI cursor: (rowcount, rows when `fetch`, cursor.description).
+
+        For the few statements every command runs (`repositories.Prepared`), where SQLAlchemy's
+        per-execution work costs several times what the database does. Driver errors are raised
+        as SQLAlchemy's exceptions (and busy / serialization errors as Conflict), exactly as
+        `execute` raises them; a dropped connection is invalidated, as SQLAlchemy would do.
+        """
+        connection = self.connection
+        dbapi_connection = connection.connection
+        dialect = self._engine.dialect
+        cursor = dbapi_connection.cursor()
+        try:
+            with conflicts_as_errors():
+                try:
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params)
+                    rows: list[Any] = list(cursor.fetchall()) if fetch else []
+                    return cursor.rowcount, rows, cursor.description
+                except dialect.loaded_dbapi.Error as error:
+                    invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
+                    if invalidated:
+                        connection.invalidate(error)
+                    raise sa.exc.DBAPIError.instance(
+                        sql,
+                        params,
+                        error,
+                        dialect.loaded_dbapi.Error,
+                        connection_invalidated=invalidated,
+                        dialect=dialect,
+                    ) from error
+        finally:
+            cursor.close()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
