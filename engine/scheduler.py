@@ -171,12 +171,16 @@ class AlarmClock:
         with self.runner.service.db.unit_of_work(read_only=True) as uow:
             timer = uow.timers.get(timer_id)
         run_at = max(self.to_real(timer.due_at), datetime.now(UTC) + timedelta(milliseconds=10))
+        self._add_job(timer.id, run_at)
+
+    def _add_job(self, timer_id: str, run_at: datetime) -> None:
+        """The APScheduler job that fires `timer_id` at `run_at` (replacing an older one)."""
         self._scheduler.add_job(
             JOB_FUNC,
             "date",
             run_date=run_at,
-            id=timer.id,
-            args=[self.key, timer.id],
+            id=timer_id,
+            args=[self.key, timer_id],
             replace_existing=True,
         )
 
@@ -214,14 +218,7 @@ class AlarmClock:
             run_at = self.to_real(timer.due_at)
             if timer.id in self._known or run_at > horizon:
                 continue  # far-away timers are scheduled by a later sweep
-            self._scheduler.add_job(
-                JOB_FUNC,
-                "date",
-                run_date=run_at,
-                id=timer.id,
-                args=[self.key, timer.id],
-                replace_existing=True,
-            )
+            self._add_job(timer.id, run_at)
             self._known.add(timer.id)
 
 
