@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,9 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli import DataOpt, LangOpt, app, err_console, out_console, run
-from engine.exercise import ExerciseRunner, Observation, RunResult
-from engine.exercise_script import load_script
 from engine.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported when an exercise runs, not by every CLI call: they pull in APScheduler.
+    from engine.exercise import Observation, RunResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LABELS = {
@@ -291,6 +293,9 @@ def exercise(
         raise typer.BadParameter("must be positive", param_hint="--speed")
 
     def body() -> int:
+        from engine.exercise import ExerciseRunner  # noqa: PLC0415  (see the imports above)
+        from engine.exercise_script import load_script  # noqa: PLC0415
+
         settings = Settings.load(lang=lang)
         # File-outbox fallbacks are the point of an exercise, and a sweep skipped because the
         # previous one still runs is harmless: neither belongs between the timeline's lines.

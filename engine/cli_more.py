@@ -32,9 +32,7 @@ from engine.cli import (
 from engine.dispatch import Dispatcher
 from engine.model import Message
 from engine.outbox_admin import retry_dead_letter
-from engine.scheduler import AlarmClock, LeaderLock
 from engine.texts import t
-from engine.timers import TimerRunner
 
 
 @audit_app.command("verify")
@@ -298,6 +296,10 @@ def worker(
     """Run the timers (APScheduler, leader-locked) and the outbox dispatcher."""
 
     def body() -> None:
+        # Here, not at the top: only the worker needs APScheduler, every CLI call would pay it.
+        from engine.scheduler import AlarmClock, LeaderLock  # noqa: PLC0415
+        from engine.timers import TimerRunner  # noqa: PLC0415
+
         application = _app(data)
         runner = TimerRunner(application.service)
         dispatcher = _dispatcher(application)

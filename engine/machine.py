@@ -71,6 +71,21 @@ class Evaluator:
                 self._candidates.setdefault((t.trigger, source), []).append(index)
         self._principals = self._deputy_closure()
         self._effective: dict[frozenset[str], frozenset[str]] = {}
+        # What every evaluation would otherwise rebuild from the plan, per transition / state.
+        required = [n for n, f in wf.fields.items() if f.required]
+        self._accepted = [
+            None if t.accepts is None else frozenset({*t.accepts, *t.requires})
+            for t in wf.transitions
+        ]
+        self._needed = [tuple(t.requires) for t in wf.transitions]
+        self._needed_declaring = [(*t.requires, *required) for t in wf.transitions]
+        self._resets = {
+            (name, t.trigger): tuple(timer for timer in state.timers if t.trigger in timer.reset_on)
+            for name, state in wf.states.items()
+            for t in wf.transitions
+            if t.internal
+        }
+        self._arms = {name: tuple(state.timers) for name, state in wf.states.items()}
         self._machine = self._build_machine()
         self._local = threading.local()
 
@@ -265,7 +280,7 @@ class Evaluator:
         merged = self._merge(transitions[0], data, changes)
         chosen = self._choose(candidates, merged, flags, now, trigger)
         t = self.workflow.transitions[chosen]
-        self._check_fields(t, data, merged, changes, state is None)
+        self._check_fields(chosen, t, data, merged, changes, state is None)
         new_flags = frozenset(flags) | frozenset(t.flags)
         applied = {k: merged[k] for k in changes}
         if t.gate is not None and not approved:
@@ -324,13 +339,14 @@ class Evaluator:
 
     def _check_fields(
         self,
+        index: int,
         t: TransitionDef,
         data: Mapping[str, Any],
         merged: Mapping[str, Any],
         changes: Mapping[str, Any],
         declaring: bool,
     ) -> None:
-        accepted = None if t.accepts is None else {*t.accepts, *t.requires}
+        accepted = self._accepted[index]
         for key in changes:
             if key not in self.workflow.fields:
                 # Callers parse input by the plan's fields first; this guards the store anyway.
@@ -347,9 +363,7 @@ class Evaluator:
                     f"'{t.trigger}' does not set this field. It sets: {sets}",
                     detail_sv=f"'{t.trigger}' ändrar inte den här uppgiften. Den ändrar: {sets}",
                 )
-        needed = list(t.requires)
-        if declaring:
-            needed += [n for n, f in self.workflow.fields.items() if f.required]
+        needed = self._needed_declaring[index] if declaring else self._needed[index]
         # A required field the trigger appends to must bring new values in this very trigger:
         # what the incident already holds does not count (add_reserve_subregion adds one).
         missing = sorted(
@@ -418,12 +432,10 @@ class Evaluator:
                 applied,
                 flags,
                 intents,
-                arm_timers=tuple(self.workflow.states[dest].timers),
+                arm_timers=self._arms[dest],
                 leaves_state=state is not None,
             )
-        resets = tuple(
-            timer for timer in self.workflow.states[state].timers if t.trigger in timer.reset_on
-        )
+        resets = self._resets.get((state, t.trigger), ())
         return Outcome(
             t.trigger, t, state, state, True, merged, applied, flags, intents, reset_timers=resets
         )
