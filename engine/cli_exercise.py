@@ -58,6 +58,12 @@ LABELS = {
         "ok": "Alla förväntningar uppfyllda.",
         "silent": "förblir tyst",
         "requested_by": "Begärd av",
+        # Decisions and request statuses, as stored (approved, rejected, ...), for people.
+        "approved": "godkänt",
+        "rejected": "avslaget",
+        "pending": "väntar",
+        "expired": "förföll",
+        "withdrawn": "återkallat",
     },
     "en": {
         "title": "EXERCISE",
@@ -88,6 +94,11 @@ LABELS = {
         "ok": "All expectations met.",
         "silent": "stays silent",
         "requested_by": "Requested by",
+        "approved": "approved",
+        "rejected": "rejected",
+        "pending": "pending",
+        "expired": "expired",
+        "withdrawn": "withdrawn",
     },
 }
 
@@ -223,19 +234,21 @@ def print_summary(
             continue
         approval = approvals[event["data"]["approval_id"]]
         took = datetime.fromisoformat(event["at"]) - approval.requested_at
+        decision = event["data"]["decision"]
         decisions.add_row(
             approval.trigger,
             event["data"]["decided_by"],
-            event["data"]["decision"],
+            labels.get(decision, decision),
             _took(took),
-            approval.status,
+            labels.get(approval.status, approval.status),
         )
     for approval in result.approvals:
         if not any(
             e["kind"] == "decision" and e["data"]["approval_id"] == approval.id
             for e in result.events
         ):
-            decisions.add_row(approval.trigger, "—", "—", "—", approval.status)
+            status = labels.get(approval.status, approval.status)
+            decisions.add_row(approval.trigger, "—", "—", "—", status)
     out_console.print(decisions)
 
     marked = sum(1 for m in result.messages if _marked(m.subject) and _marked(m.body_text))
