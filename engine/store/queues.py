@@ -32,6 +32,19 @@ _t = t.timers
 # Statements every command runs, prepared once (see `Prepared`).
 _INSERT_MESSAGE = Prepared(sa.insert(_m), column_keys=[c.key for c in _m.c])
 _INSERT_TIMER = Prepared(sa.insert(_t), column_keys=[c.key for c in _t.c])
+_GET_TIMER = Prepared(
+    sa.select(_t).where(_t.c.id == sa.bindparam("b_id")), result_columns=list(_t.c)
+)
+_TIMER_DUE_AT = Prepared(
+    sa.select(_t.c.due_at).where(_t.c.id == sa.bindparam("b_id")), result_columns=[_t.c.due_at]
+)
+# The compare-and-set of firing: only an open timer is marked, so one caller wins.
+_FIRE_TIMER = Prepared(
+    sa.update(_t).where(
+        _t.c.id == sa.bindparam("b_id"), _t.c.fired_at.is_(None), _t.c.cancelled_at.is_(None)
+    ),
+    column_keys=["fired_at", "late_by_seconds"],
+)
 # One statement per number of keys (a plan's state has a handful of timers): an expanding IN
 # would render its SQL anew on every call.
 _CANCEL_KEYS_OF_EPOCH: dict[int, Prepared] = {}
@@ -205,10 +218,10 @@ class TimerRepository(Repository):
 
     def get(self, timer_id: str) -> Timer:
         """The timer, or NotFound."""
-        row = self._uow.execute(sa.select(_t).where(_t.c.id == timer_id)).mappings().one_or_none()
-        if row is None:
+        rows = _GET_TIMER.fetch(self._uow, {"b_id": timer_id})
+        if not rows:
             raise NotFound(f"Timer '{timer_id}' does not exist.")
-        return _timer(row)
+        return Timer(**rows[0])
 
     @staticmethod
     def _open() -> sa.ColumnElement[bool]:
@@ -237,16 +250,12 @@ class TimerRepository(Repository):
         does nothing. `late_by_seconds` records how late the wake-up came.
         """
         now = aware(now, "now")
-        query = sa.select(_t.c.due_at).where(_t.c.id == timer_id)
-        due_at = self._uow.execute(query).scalar_one_or_none()
-        if due_at is None:
+        rows = _TIMER_DUE_AT.fetch(self._uow, {"b_id": timer_id})
+        if not rows:
             return False
-        result = self._uow.execute(
-            sa.update(_t)
-            .where(_t.c.id == timer_id, self._open())
-            .values(fired_at=now, late_by_seconds=(now - due_at).total_seconds())
-        )
-        return result.rowcount == 1
+        late = (now - rows[0]["due_at"]).total_seconds()
+        values = {"b_id": timer_id, "fired_at": now, "late_by_seconds": late}
+        return _FIRE_TIMER.run(self._uow, values) == 1
 
     def cancel(
         self,
