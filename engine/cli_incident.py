@@ -20,7 +20,7 @@ from engine.cli import (
     parse_sets,
     run,
 )
-from engine.texts import t
+from engine.texts import label, t
 
 
 @incident_app.command("declare")
@@ -261,7 +261,7 @@ def log(
                 str(e["seq"]),
                 labels.time(e["at"], seconds=True),
                 e["actor"],
-                e["kind"],
+                label("event_", e["kind"], language),
                 e["trigger"] or "",
                 moved,
             )

@@ -32,7 +32,7 @@ from engine.cli import (
 from engine.dispatch import Dispatcher
 from engine.model import Message
 from engine.outbox_admin import retry_dead_letter
-from engine.texts import t
+from engine.texts import label, t
 
 
 @audit_app.command("verify")
@@ -160,7 +160,7 @@ def _print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -
     for m in items:
         out_console.print(
             f"[bold]{escape(m['id'])}[/bold]  {escape(m['channel'])}  "
-            f"{t('message_' + m['status'], language)}  "
+            f"{label('message_', m['status'], language)}  "
             f"{attempts}: {m['attempts']}  {recipients}: {m['recipients']}",
             highlight=False,
         )

@@ -130,6 +130,21 @@ _TEXTS: dict[str, dict[str, str]] = {
     "message_sent": {"sv": "skickat", "en": "sent"},
     "message_retrying": {"sv": "försöker igen", "en": "retrying"},
     "message_dead": {"sv": "misslyckades", "en": "dead letter"},
+    # Event kinds in the incident log, as people read them.
+    "event_declare": {"sv": "anmälan", "en": "declared"},
+    "event_transition": {"sv": "lägesbyte", "en": "transition"},
+    "event_update": {"sv": "uppdatering", "en": "update"},
+    "event_rule": {"sv": "automatisk regel", "en": "automatic rule"},
+    "event_refused": {"sv": "nekad", "en": "refused"},
+    "event_approval_requested": {"sv": "beslut begärt", "en": "decision requested"},
+    "event_decision": {"sv": "beslut", "en": "decision"},
+    "event_approval_expired": {"sv": "begäran förföll", "en": "request expired"},
+    "event_reminder": {"sv": "påminnelse", "en": "reminder"},
+    "event_timer": {"sv": "timer", "en": "timer"},
+    "event_timer_failed": {"sv": "timer misslyckades", "en": "timer failed"},
+    "event_timer_skipped": {"sv": "timer hoppades över", "en": "timer skipped"},
+    "event_delivery": {"sv": "leverans", "en": "delivery"},
+    "event_delivery_requeued": {"sv": "skickas igen", "en": "sent again"},
 }
 
 
@@ -137,3 +152,10 @@ def t(key: str, language: str, **values: object) -> str:
     """The text for `key` in `language` (falling back to Swedish), formatted with `values`."""
     entry = _TEXTS[key]
     return entry.get(language, entry["sv"]).format(**values)
+
+
+def label(prefix: str, value: str, language: str) -> str:
+    """The people's word for a stored value (`prefix` + value), or the value itself when the
+    table has none (a kind or status added later still shows, untranslated)."""
+    key = f"{prefix}{value}"
+    return t(key, language) if key in _TEXTS else value

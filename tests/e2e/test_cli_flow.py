@@ -539,3 +539,4 @@ def test_tables_name_things_by_their_titles_and_show_local_time(
     assert "council_chair" not in actions.stdout
     assert f"{local:%Y-%m-%d %H:%M:%S}" in log.stdout
     assert "→ Avbrott i IT-tjänsten" in log.stdout
+    assert "anmälan" in log.stdout  # the event kind in Swedish

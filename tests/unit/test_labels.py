@@ -9,6 +9,7 @@ import pytest
 
 from engine.definition.loader import load_definition
 from engine.labels import Labels
+from engine.texts import label
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 
@@ -50,3 +51,11 @@ def test_times_are_shown_in_the_plans_timezone(swedish: Labels) -> None:
         "2026-06-01 14:00:05"
     )
     assert swedish.time(None) == swedish.time("") == ""
+
+
+def test_stored_words_read_in_swedish_and_unknown_ones_pass_through() -> None:
+    """Event kinds and statuses have Swedish words; one the table lacks is shown as stored."""
+    assert label("event_", "declare", "sv") == "anmälan"
+    assert label("event_", "declare", "en") == "declared"
+    assert label("message_", "dead", "sv") == "misslyckades"
+    assert label("event_", "something_new", "sv") == "something_new"
