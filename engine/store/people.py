@@ -20,6 +20,7 @@ from engine.errors import NotFound
 from engine.model import DIRECTORY_GENERATION
 from engine.ports import Recipient
 from engine.store import tables as t
+from engine.store.prepared import Prepared
 from engine.store.records import (
     SUBSCRIBER_CONFIRMED,
     SUBSCRIBER_PENDING,
@@ -36,7 +37,11 @@ _PERSON_FIELDS = tuple(f.name for f in fields(Person))
 # Read by every command (who acts, who is told): built once, not per call.
 _ALL_PEOPLE = sa.select(t.people).order_by(t.people.c.id)
 _PERSON_BY_ID = sa.select(t.people).where(t.people.c.id == sa.bindparam("b_id"))
-_META_VALUE = sa.select(t.meta.c.value).where(t.meta.c.key == sa.bindparam("b_key"))
+# Read by every command (the directory's generation marker): prepared, see prepared.py.
+_META_VALUE = Prepared(
+    sa.select(t.meta.c.value).where(t.meta.c.key == sa.bindparam("b_key")),
+    result_columns=[t.meta.c.value],
+)
 _ALL_LISTS = sa.select(t.contact_lists).order_by(t.contact_lists.c.name)
 _SUBSCRIBERS_OF = (
     sa.select(t.subscribers)
@@ -206,7 +211,8 @@ class MetaRepository(Repository):
 
     def get(self, key: str) -> str | None:
         """The value, or None."""
-        value: str | None = self._uow.execute(_META_VALUE, {"b_key": key}).scalar_one_or_none()
+        rows = _META_VALUE.fetch(self._uow, {"b_key": key})
+        value: str | None = rows[0]["value"] if rows else None
         return value
 
     def set(self, key: str, value: str) -> None:
