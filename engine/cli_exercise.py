@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli import DataOpt, LangOpt, app, err_console, out_console, run
+from engine.definition.schema import localized
 from engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -184,9 +186,16 @@ def _took(delta: timedelta) -> str:
 
 
 def print_summary(
-    result: RunResult, labels: dict[str, str], speeds: list[float], zone: ZoneInfo
+    result: RunResult,
+    labels: dict[str, str],
+    speeds: list[float],
+    zone: ZoneInfo,
+    audiences: Mapping[str, str] | None = None,
 ) -> None:
-    """The exercise leader's summary: informing, reminders, decisions, ÖVNING marking."""
+    """The exercise leader's summary: informing, reminders, decisions, ÖVNING marking.
+
+    `audiences` maps the plan's audience ids to their titles, for the informing table."""
+    titles = audiences or {}
     start = result.declared_at
     by_id = {m.id: m for m in result.messages}
     first: dict[str, tuple[datetime, str]] = {}
@@ -204,10 +213,13 @@ def print_summary(
         if audience in first:
             at, channel = first[audience]
             inform.add_row(
-                audience, _took(at - start), channel, f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+                titles.get(audience, audience),
+                _took(at - start),
+                channel,
+                f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
             )
         else:
-            inform.add_row(audience, labels["nobody"], "", labels["never"])
+            inform.add_row(titles.get(audience, audience), labels["nobody"], "", labels["never"])
     out_console.print(inform)
 
     reminders = Table(title=labels["reminders"])
@@ -348,8 +360,13 @@ def exercise(
             finally:
                 runner.close()
             out_console.rule()
-            zone = ZoneInfo(runner.app.plans.current(parsed.plan).workflow.document.timezone)
-            print_summary(result, labels, runner.speeds, zone)
+            workflow = runner.app.plans.current(parsed.plan).workflow
+            zone = ZoneInfo(workflow.document.timezone)
+            audiences = {
+                name: localized(audience.title, settings.lang) or name
+                for name, audience in workflow.audiences.items()
+            }
+            print_summary(result, labels, runner.speeds, zone, audiences)
             return 1 if result.problems else 0
         finally:
             if remove:

@@ -48,7 +48,8 @@ steps:
 
 def test_a_short_drill_runs_marks_exercise_and_summarises(tmp_path: Path) -> None:
     """A three-stage drill completes, the silent chair's reminder fires, every message is an
-    ÖVNING going to the file outbox, and the summary names the decision and its duration."""
+    ÖVNING going to the file outbox, and the summary names the decision and its duration and the
+    audiences by their titles."""
     script = tmp_path / "drill.yaml"
     script.write_text(
         SCRIPT.format(directory=ROOT / "examples" / "directory.yaml"), encoding="utf-8"
@@ -56,6 +57,7 @@ def test_a_short_drill_runs_marks_exercise_and_summarises(tmp_path: Path) -> Non
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
     env["DRIFTPLAN_SMTP_HOST"] = "127.0.0.1"  # must be ignored: an exercise tells nobody real
     env["DRIFTPLAN_MAIL_FROM"] = "drift@example.se"
+    env["COLUMNS"] = "200"  # rich wraps table cells at the terminal width
     data = tmp_path / "data"
     done = subprocess.run(
         [str(DRIVER), "exercise", "--script", str(script), "--data", str(data), "--keep"],
@@ -69,6 +71,7 @@ def test_a_short_drill_runs_marks_exercise_and_summarises(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "olof.strand" in out
+    assert "Användare av SAMSA" in out  # audiences by the plan's title in the summary
     assert "remind:0" in out  # the chair's 15-minute reminder fired while nobody decided
     emails = list((data / "outbox").rglob("*.eml"))
     assert emails, "e-mails went to the file outbox"
