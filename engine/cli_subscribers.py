@@ -115,6 +115,15 @@ def add(
     run(body)
 
 
+def _report(stored: Subscriber, text_key: str, language: str, as_json: bool) -> None:
+    """A subscriber after a change: its JSON view, or one sentence for people."""
+    if as_json:
+        emit_json(subscriber_view(stored))
+        return
+    text = t(text_key, language, email=stored.email, audience=stored.audience)
+    out_console.print(escape(text))
+
+
 @subscribers_app.command("confirm")
 def confirm_command(
     token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
@@ -124,16 +133,7 @@ def confirm_command(
     def body() -> None:
         application = _app(data, lang)
         stored = confirm(application.database, token, application.clock.now())
-        if as_json:
-            emit_json(subscriber_view(stored))
-            return
-        text = t(
-            "subscriber_confirmed",
-            application.settings.lang,
-            email=stored.email,
-            audience=stored.audience,
-        )
-        out_console.print(escape(text))
+        _report(stored, "subscriber_confirmed", application.settings.lang, as_json)
 
     run(body)
 
@@ -147,16 +147,7 @@ def unsubscribe_command(
     def body() -> None:
         application = _app(data, lang)
         stored = unsubscribe(application.database, token)
-        if as_json:
-            emit_json(subscriber_view(stored))
-            return
-        text = t(
-            "subscriber_unsubscribed",
-            application.settings.lang,
-            email=stored.email,
-            audience=stored.audience,
-        )
-        out_console.print(escape(text))
+        _report(stored, "subscriber_unsubscribed", application.settings.lang, as_json)
 
     run(body)
 

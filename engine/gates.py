@@ -302,7 +302,7 @@ class GateKeeper:
                 return CommandResult(result, state, incident.id, approval_id=approval.id)
         except NotAuthorized as err:
             if incident_id:
-                service._refused(incident_id, actor_id, f"decide:{approval_id}", err)
+                service.log_refusal(incident_id, actor_id, f"decide:{approval_id}", err)
             raise
 
     def _decider(

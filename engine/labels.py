@@ -8,12 +8,20 @@ the plan's timezone (DESIGN.md §4).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from engine.definition.schema import Workflow, localized
+
+
+class Titled(Protocol):
+    """A plan entry with a title (a role, a sub-region)."""
+
+    @property
+    def title(self) -> dict[str, str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,8 @@ class Labels:
 
     def state(self, name: str | None) -> str:
         """`Avbrott i IT-tjänsten (outage)`; the bare id when the plan has no such state."""
-        if not name:
-            return ""
-        state = self.workflow.states.get(name)
-        title = localized(state.title, self.language) if state else ""
-        return f"{title} ({name})" if title and title != name else name
+        title = self.state_title(name)
+        return f"{title} ({name})" if name and title != name else title
 
     def state_title(self, name: str | None) -> str:
         """Just the title (for narrow columns such as the log's `from → to`)."""
@@ -53,19 +58,18 @@ class Labels:
     def roles(self, names: Iterable[str]) -> str:
         """Role titles joined for reading: `Ordförande / Vice ordförande` (a title may itself
         hold a comma)."""
-        titles = []
-        for name in names:
-            role = self.workflow.roles.get(name)
-            titles.append((localized(role.title, self.language) if role else "") or name)
-        return " / ".join(titles)
+        return " / ".join(self._titles(self.workflow.roles, names))
 
     def subregions(self, names: Iterable[str]) -> str:
         """Sub-region titles joined for reading: `Fyrbodal, Södra Älvsborg`."""
-        titles = []
-        for name in names:
-            region = self.workflow.subregions.get(name)
-            titles.append((localized(region.title, self.language) if region else "") or name)
-        return ", ".join(titles)
+        return ", ".join(self._titles(self.workflow.subregions, names))
+
+    def _titles(self, defined: Mapping[str, Titled], names: Iterable[str]) -> list[str]:
+        """The title of each name in `defined`, or the name itself when it has none."""
+        return [
+            (localized(defined[name].title, self.language) if name in defined else "") or name
+            for name in names
+        ]
 
     def time(self, value: datetime | str | None, *, seconds: bool = False) -> str:
         """`2026-11-26 15:50` (or `15:50:07`) in the plan's timezone: a table's short form."""

@@ -33,6 +33,6 @@ def retry_dead_letter(service: Any, message_id: str, actor_id: str) -> Message:
             operators,
             action_sv=f"skicka meddelande {message_id} igen",
         )
-        service._refused(incident.id, actor.id, "outbox_retry", err)
+        service.log_refusal(incident.id, actor.id, "outbox_retry", err)
         raise err
     return requeue(service.db, message_id, service.clock.now(), actor=actor.id)

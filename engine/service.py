@@ -127,7 +127,7 @@ class Service(IncidentQueries):
         subscribers = {a: snapshot.subscribers.get(a, []) for a in audiences}
         return Addressing(snapshot.views, snapshot.lists, subscribers, evaluator.with_deputies)
 
-    def _refused(self, incident_id: str, actor_id: str, trigger: str, err: CommandError) -> None:
+    def log_refusal(self, incident_id: str, actor_id: str, trigger: str, err: CommandError) -> None:
         """Write a refusal to the incident's log in its own transaction, then let it raise."""
         with self.db.unit_of_work() as uow:
             try:
@@ -152,7 +152,7 @@ class Service(IncidentQueries):
         try:
             return body()
         except NotAuthorized as err:
-            self._refused(incident_id, actor_id, trigger, err)
+            self.log_refusal(incident_id, actor_id, trigger, err)
             raise
 
     # ----------------------------------------------------------------- commands

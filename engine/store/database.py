@@ -14,13 +14,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from engine.errors import ConfigurationError
 from engine.store.audit import audit_key, json_default
 from engine.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in MIGRATIONS. Kept here so that a command whose database is up to date
@@ -138,7 +141,7 @@ def _lock_key() -> int:
     return _PG_MIGRATION_LOCK - (1 << 64) if _PG_MIGRATION_LOCK >= 1 << 63 else _PG_MIGRATION_LOCK
 
 
-def _alembic_config() -> Any:
+def _alembic_config() -> Config:
     from alembic.config import Config  # noqa: PLC0415  (only when a migration is due)
 
     config = Config()
