@@ -42,7 +42,7 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
-from engine.directory_admin import import_directory  # noqa: E402
+from engine.service.directory_admin import import_directory  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 TARGET = 0.25

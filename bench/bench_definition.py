@@ -35,8 +35,8 @@ if str(ROOT) not in sys.path:
 from transitions import Machine  # noqa: E402
 
 from engine.definition.loader import Definition, load_definition, parse_definition  # noqa: E402
-from engine.machine import Evaluator  # noqa: E402
-from engine.outcome import Actor  # noqa: E402
+from engine.domain.machine import Evaluator  # noqa: E402
+from engine.domain.outcome import Actor  # noqa: E402
 
 PLAN = ROOT / "workflows" / "samsa_outage.yaml"
 TARGET = 3.0

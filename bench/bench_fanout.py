@@ -50,9 +50,9 @@ import yaml  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
-from engine.directory_admin import import_directory  # noqa: E402
-from engine.dispatch import Dispatcher  # noqa: E402
-from engine.model import SENT  # noqa: E402
+from engine.domain.model import SENT  # noqa: E402
+from engine.service.delivery import Dispatcher  # noqa: E402
+from engine.service.directory_admin import import_directory  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 TARGET = 0.7

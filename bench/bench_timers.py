@@ -39,11 +39,11 @@ if str(ROOT) not in sys.path:
 from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
-from engine.directory_admin import import_directory  # noqa: E402
-from engine.model import Timer  # noqa: E402
-from engine.scheduler import AlarmClock, LeaderLock  # noqa: E402
+from engine.domain.model import Timer  # noqa: E402
+from engine.scheduler.alarm import AlarmClock, LeaderLock  # noqa: E402
+from engine.service.directory_admin import import_directory  # noqa: E402
+from engine.service.timers import TimerRunner  # noqa: E402
 from engine.settings import Settings  # noqa: E402
-from engine.timers import TimerRunner  # noqa: E402
 
 PLAN = """\
 document: {name: bench, version: 1, title: {sv: Bench, en: Bench}, language: sv,

@@ -27,7 +27,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "driftplan.channels"
 # Setting names containing one of these are secrets; the same words as the plan checker's
-# (engine.definition.checks), so a plan it accepts is never refused here.
+# (engine.definition.checks.workflow), so a plan it accepts is never refused here.
 SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "apikey", "credential")
 
 _SMTP_ENV = {

@@ -20,15 +20,15 @@ from typing import Any
 _EXPORTS = {
     "load_definition": "engine.definition.loader",
     "Definition": "engine.definition.loader",
-    "Evaluator": "engine.machine",
-    "evaluator_for": "engine.machine",
-    "Actor": "engine.outcome",
+    "Evaluator": "engine.domain.machine",
+    "evaluator_for": "engine.domain.machine",
+    "Actor": "engine.domain.outcome",
     "App": "engine.bootstrap",
     "build": "engine.bootstrap",
     "Settings": "engine.settings",
-    "Service": "engine.service",
-    "Dispatcher": "engine.dispatch",
-    "TimerRunner": "engine.timers",
+    "Service": "engine.service.commands",
+    "Dispatcher": "engine.service.delivery",
+    "TimerRunner": "engine.service.timers",
     "DriftplanError": "engine.errors",
 }
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from engine.plans import PlanLibrary
 from engine.ports import Clock, SystemClock
-from engine.service import Service
+from engine.service.commands import Service
+from engine.service.plans import PlanLibrary
 from engine.settings import Settings
 from engine.store import Database
 from engine.store.audit import audit_key

@@ -2,7 +2,7 @@
 
 `make_app` wires the real application (engine.bootstrap.build) on a SQLite file in a temporary
 folder with the repository's plans and a directory; `FakeClock` is the hand-written clock those
-tests advance past backoffs and timers (engine/clock.py may grow a shared one).
+tests advance past backoffs and timers (engine/scheduler/clocks.py may grow a shared one).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from engine.bootstrap import App, build
-from engine.directory_admin import import_directory
-from engine.dispatch import Dispatcher, DispatchPolicy
+from engine.service.delivery import Dispatcher, DispatchPolicy
+from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ the schema, runs the whole-plan checks and returns an immutable `Definition` (or
 `DefinitionError` listing every error with `path:line:col`).
 """
 
-from engine.definition.checks import check_workflow
+from engine.definition.checks.workflow import check_workflow
 from engine.definition.diagram import to_dot, to_mermaid
 from engine.definition.loader import (
     Definition,

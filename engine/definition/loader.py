@@ -223,7 +223,7 @@ def parse_definition(
     )
     if not check:
         return definition
-    from engine.definition.checks import check_workflow  # noqa: PLC0415  (checks imports us)
+    from engine.definition.checks.workflow import check_workflow  # noqa: PLC0415  (checks imports us)
 
     problems = check_workflow(definition, known_kinds=known_kinds)
     errors = [p for p in problems if p.severity == "error"]

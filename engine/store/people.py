@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from engine.domain.model import DIRECTORY_GENERATION
 from engine.errors import NotFound
-from engine.model import DIRECTORY_GENERATION
 from engine.ports import Recipient
 from engine.store import tables as t
 from engine.store.prepared import Prepared

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.domain.model import DEAD, PENDING, RETRYING, Message, Timer
 from engine.errors import Conflict, NotFound
-from engine.model import DEAD, PENDING, RETRYING, Message, Timer
 from engine.store import tables as t
 from engine.store.prepared import Prepared
 from engine.store.repositories import Repository, aware, row_fields, values_of

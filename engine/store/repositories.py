@@ -1,6 +1,6 @@
 """Repositories for the incident itself: definitions, incidents, the event log, approvals.
 
-Each maps one table to the dataclasses of `engine.model` and runs inside a `UnitOfWork`'s
+Each maps one table to the dataclasses of `engine.domain.model` and runs inside a `UnitOfWork`'s
 transaction. Incidents are updated optimistically (a row version), and the event log is
 appended as a hash chain whose head is kept on the incident row. The statements every command
 runs are `Prepared` (engine/store/prepared.py); the others go through SQLAlchemy Core.
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from engine.domain.model import Approval, Event, Incident
 from engine.errors import ConfigurationError, Conflict, NotFound
-from engine.model import Approval, Event, Incident
 from engine.store import tables as t
 from engine.store.audit import canonical_json, event_hash
 from engine.store.prepared import Prepared

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import App, build
-from engine.directory_admin import import_directory
+from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY
 

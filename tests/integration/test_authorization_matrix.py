@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from engine.bootstrap import App, build
-from engine.directory_admin import import_directory
 from engine.errors import NotAuthorized, TransitionNotAllowed
+from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import build
-from engine.directory_admin import import_directory
 from engine.errors import NotFound
+from engine.service.directory_admin import import_directory
+from engine.service.subscriptions import confirm, subscribe
 from engine.settings import Settings
-from engine.subscriptions import confirm, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
 DECLARE = {"started_at": "now", "scope": "Ingen åtkomst", "expected_resolution": "okänd"}

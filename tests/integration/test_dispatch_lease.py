@@ -9,8 +9,8 @@ from typing import Any
 
 from app_helpers import DECLARE, OPERATOR, FakeClock, make_app, make_dispatcher
 
-from engine.dispatch import DispatchPolicy
 from engine.ports import DeliveryReport, OutgoingMessage
+from engine.service.delivery import DispatchPolicy
 
 LEASE = timedelta(seconds=10)
 

@@ -23,12 +23,12 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
-from engine.cli import app as cli
-from engine.dispatch import Dispatcher, DispatchPolicy
+from engine.cli.common import app as cli
+from engine.domain.model import DEAD, PENDING, RETRYING, SENT, Message
 from engine.errors import Conflict, NotAuthorized
-from engine.model import DEAD, PENDING, RETRYING, SENT, Message
-from engine.outbox_admin import retry_dead_letter
-from engine.subscriptions import confirm, subscribe
+from engine.service.delivery import Dispatcher, DispatchPolicy
+from engine.service.outbox import retry_dead_letter
+from engine.service.subscriptions import confirm, subscribe
 from tests.app_helpers import (
     DECLARE,
     OPERATOR,

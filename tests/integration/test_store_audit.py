@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.domain.model import Incident
 from engine.errors import ConfigurationError, NotFound
-from engine.model import Incident
 from engine.store import Database, audit_key, verify
 from engine.store import tables as t
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from engine.domain.model import PENDING, SENT, Incident, Message, Timer
 from engine.errors import Conflict
-from engine.model import PENDING, SENT, Incident, Message, Timer
 from engine.store import Database
 
 KEY = bytes(range(32))

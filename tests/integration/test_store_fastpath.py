@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.model import PENDING, Incident, Message, Timer
+from engine.domain.model import PENDING, Incident, Message, Timer
 from engine.store import Database
 from engine.store import tables as t
 from engine.store.unit_of_work import UnitOfWork

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from engine.domain.model import PENDING, Approval, Incident, Message, Timer
 from engine.errors import ConfigurationError, Conflict, NotFound
-from engine.model import PENDING, Approval, Incident, Message, Timer
 from engine.ports import Recipient
 from engine.store import (
     SUBSCRIBER_CONFIRMED,

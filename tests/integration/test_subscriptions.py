@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
-from engine.cli import app as cli
+from engine.cli.common import app as cli
 from engine.errors import CommandError, NotFound
-from engine.subscriptions import (
+from engine.service.subscriptions import (
     confirm,
     confirm_url,
     list_subscribers,

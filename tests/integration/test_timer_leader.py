@@ -25,7 +25,7 @@ from test_timer_restart import (
     wait_for,
 )
 
-from engine.scheduler import LeaderLock
+from engine.scheduler.alarm import LeaderLock
 from engine.store import Database
 
 KEY = bytes(range(32))

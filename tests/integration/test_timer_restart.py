@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.bootstrap import App, build
-from engine.directory_admin import import_directory
+from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from engine.store.tables import timers
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.definition.loader import parse_definition
 from engine.definition.schema import Audience, Workflow
-from engine.directory import Directory, load_directory, parse_directory
+from engine.directory.parse import Directory, load_directory, parse_directory
 from engine.errors import DirectoryError, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]

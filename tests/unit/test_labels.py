@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.definition.loader import load_definition
-from engine.labels import Labels
+from engine.domain.labels import Labels
 from engine.texts import label
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"

@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from engine.conditions import describe, explain_failure, holds
 from engine.definition.loader import Definition, load_definition, parse_definition
 from engine.definition.schema import Condition, FieldDef, Workflow
+from engine.domain.conditions import describe, explain_failure, holds
+from engine.domain.fields import display_value, format_time, parse_payload, parse_value
+from engine.domain.machine import Evaluator, evaluator_for
+from engine.domain.outcome import SYSTEM_ACTOR, Actor, Outcome, Slot
 from engine.errors import (
     InvalidField,
     MissingField,
@@ -22,9 +25,6 @@ from engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from engine.fields import display_value, format_time, parse_payload, parse_value
-from engine.machine import Evaluator, evaluator_for
-from engine.outcome import SYSTEM_ACTOR, Actor, Outcome, Slot
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 12, 30, tzinfo=UTC)

@@ -21,6 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from engine.definition.loader import Definition, load_definition, parse_definition
 from engine.definition.schema import TransitionDef
+from engine.domain.machine import Evaluator
+from engine.domain.outcome import SYSTEM_ACTOR, Actor
 from engine.errors import (
     CommandError,
     InvalidField,
@@ -29,8 +31,6 @@ from engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from engine.machine import Evaluator
-from engine.outcome import SYSTEM_ACTOR, Actor
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 12, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ from jinja2.exceptions import SecurityError
 
 from engine.definition.loader import Definition, parse_definition
 from engine.errors import MessageError
-from engine.messages import MAX_SUBJECT, build_context, render_message
+from engine.service.messages import MAX_SUBJECT, build_context, render_message
 
 PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 13, 0, tzinfo=UTC)

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import App, build
-from engine.clock import FakeClock, ScaledClock
-from engine.directory_admin import import_directory
+from engine.domain.model import Timer
 from engine.errors import ApprovalError
-from engine.model import Timer
-from engine.scheduler import AlarmClock, LeaderLock
+from engine.scheduler.alarm import AlarmClock, LeaderLock
+from engine.scheduler.clocks import FakeClock, ScaledClock
+from engine.service.directory_admin import import_directory
+from engine.service.timers import TimerRunner, next_due
 from engine.settings import Settings
-from engine.timers import TimerRunner, next_due
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)

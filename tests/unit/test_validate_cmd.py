@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.definition.report import BUILTIN_KINDS, default_known_kinds, run_diagram, run_validate
 from engine.errors import DefinitionError
-from engine.validate_cmd import BUILTIN_KINDS, default_known_kinds, run_diagram, run_validate
 from tests.plan_fixtures import VALID_PLAN, broken, line_of
 
 SAMSA = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"

@@ -1,0 +1,1 @@
+"""The `driftplan` command line: one module per command group."""

@@ -1,0 +1,195 @@
+"""`driftplan subscribers ...`: newsletter subscribers with double opt-in (add, confirm, ...).
+
+A thin layer over `engine.service.subscriptions`. Until the web endpoint and a confirmation e-mail
+exist, `add` prints the confirmation link, and whoever adds a subscriber passes it on (or opens
+it, after checking with the person). `list` never prints tokens: a token lets its holder confirm
+or end a subscription, and a subscriber list gets pasted into tickets.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from engine.bootstrap import App
+from engine.cli.common import DataOpt, JsonOpt, LangOpt, _app, app, emit_json, out_console, run
+from engine.errors import CommandError, DriftplanError
+from engine.service.subscriptions import (
+    confirm,
+    confirm_url,
+    list_subscribers,
+    subscribe,
+    subscriber_audiences,
+    unsubscribe,
+)
+from engine.store.records import SUBSCRIBER_CONFIRMED, Subscriber
+from engine.texts import t
+
+subscribers_app = typer.Typer(
+    no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
+)
+app.add_typer(subscribers_app, name="subscribers")
+
+AudienceOpt = Annotated[
+    str | None,
+    typer.Option("--audience", help="An audience with `subscribers: true` in the plan."),
+]
+
+
+def subscriber_view(subscriber: Subscriber) -> dict[str, Any]:
+    """The JSON shape of `subscribers list --json` (no token: see the module docstring)."""
+    return {
+        "id": subscriber.id,
+        "audience": subscriber.audience,
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "status": subscriber.status,
+        "created_at": subscriber.created_at.isoformat(),
+        "confirmed_at": subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else None,
+    }
+
+
+def _zone(application: App) -> ZoneInfo:
+    """The plan's timezone for showing times (stored times are UTC); UTC if it is unclear."""
+    try:
+        return ZoneInfo(application.plans.current().workflow.document.timezone)
+    except (DriftplanError, ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _default_audience(valid: list[str]) -> str:
+    if len(valid) == 1:
+        return valid[0]
+    raise CommandError(
+        "Name the audience with --audience. Audiences with subscribers: "
+        f"{', '.join(valid) or '(none)'}."
+    )
+
+
+@subscribers_app.command("add")
+def add(
+    email: str,
+    audience: AudienceOpt = None,
+    name: Annotated[str, typer.Option("--name", help="The subscriber's name.")] = "",
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Subscribe an address (pending until confirmed); prints the confirmation link."""
+
+    def body() -> None:
+        application = _app(data, lang)
+        valid = subscriber_audiences(application.plans)
+        chosen = audience if audience is not None else _default_audience(valid)
+        stored = subscribe(
+            application.database,
+            audience=chosen,
+            email=email,
+            name=name,
+            now=application.clock.now(),
+            audiences=valid,
+        )
+        done = stored.status == SUBSCRIBER_CONFIRMED
+        url = None if done else confirm_url(application.settings.public_url, stored.token)
+        if as_json:
+            emit_json({**subscriber_view(stored), "confirm_url": url})
+            return
+        language = application.settings.lang
+        key = "already" if done else "pending"
+        out_console.print(
+            escape(
+                t(
+                    f"subscriber_{key}",
+                    language,
+                    email=stored.email,
+                    audience=stored.audience,
+                    url=url,
+                )
+            )
+        )
+
+    run(body)
+
+
+def _report(stored: Subscriber, text_key: str, language: str, as_json: bool) -> None:
+    """A subscriber after a change: its JSON view, or one sentence for people."""
+    if as_json:
+        emit_json(subscriber_view(stored))
+        return
+    text = t(text_key, language, email=stored.email, audience=stored.audience)
+    out_console.print(escape(text))
+
+
+@subscribers_app.command("confirm")
+def confirm_command(
+    token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
+    """Confirm a subscription with the token from its confirmation link."""
+
+    def body() -> None:
+        application = _app(data, lang)
+        stored = confirm(application.database, token, application.clock.now())
+        _report(stored, "subscriber_confirmed", application.settings.lang, as_json)
+
+    run(body)
+
+
+@subscribers_app.command("unsubscribe")
+def unsubscribe_command(
+    token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
+    """End a subscription with the token from its unsubscribe link (repeating is harmless)."""
+
+    def body() -> None:
+        application = _app(data, lang)
+        stored = unsubscribe(application.database, token)
+        _report(stored, "subscriber_unsubscribed", application.settings.lang, as_json)
+
+    run(body)
+
+
+@subscribers_app.command("list")
+def list_command(
+    audience: AudienceOpt = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, confirmed or unsubscribed.")
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """List subscribers with their status (tokens are never shown)."""
+
+    def body() -> None:
+        application = _app(data, lang)
+        found = list_subscribers(application.database, audience=audience, status=status)
+        if as_json:
+            emit_json([subscriber_view(s) for s in found])
+            return
+        language = application.settings.lang
+        if not found:
+            out_console.print(t("subscriber_none", language))
+            return
+        zone = _zone(application)
+        table = Table()
+        for column in ("audience", "email", "name", "status", "created", "confirmed_at"):
+            table.add_column(t(f"subscriber_{column}", language))
+        for s in found:
+            confirmed = (
+                f"{s.confirmed_at.astimezone(zone):%Y-%m-%d %H:%M}" if s.confirmed_at else ""
+            )
+            table.add_row(
+                s.audience,
+                escape(s.email),
+                escape(s.name),
+                s.status,
+                f"{s.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                confirmed,
+            )
+        out_console.print(table)
+
+    run(body)

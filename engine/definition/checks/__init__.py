@@ -1,0 +1,1 @@
+"""Whole-plan consistency checks: references, the state graph, and the checker that runs them."""

@@ -1,0 +1,460 @@
+"""The evaluator: what a trigger does to an incident, decided without any I/O.
+
+Given a definition, the incident's state, data and flags, a trigger, the actor and the trigger's
+data, `Evaluator.evaluate` returns an `Outcome` — the new state and the actions to record
+(messages, timers, an approval request) — or raises a precise `CommandError`.
+
+The state change itself runs through a `transitions.Machine` built once per definition version
+(`auto_transitions=False`, so no `to_<state>` trigger can bypass a gate). A transitions model is
+an object the library mutates, so each thread keeps one plain runner object attached to the
+machine and moves it to the stored state before every evaluation; its callbacks only *record*.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from transitions import Machine
+
+from engine.definition.loader import Definition
+from engine.definition.schema import (
+    Action,
+    Gate,
+    TransitionDef,
+    localized,
+)
+from engine.domain.conditions import explain_failure, holds
+from engine.domain.outcome import (
+    Actor,
+    GateRequest,
+    NotifyIntent,
+    Outcome,
+    Slot,
+)
+from engine.errors import (
+    ConditionFailed,
+    InvalidField,
+    MissingField,
+    NotAuthorized,
+    TransitionNotAllowed,
+    UnknownTrigger,
+)
+
+# The machine's state for "not yet created"; no plan name can collide (names are [a-z0-9_]).
+NEW = "@new"
+
+
+@dataclass
+class _Runner:
+    """The per-thread transitions model; callbacks append to `recorded`."""
+
+    state: str = ""
+    recorded: list[NotifyIntent] = field(default_factory=list)
+
+
+class Evaluator:
+    """The compiled form of one definition: indexes, the transitions machine, and evaluation."""
+
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+        wf = definition.workflow
+        self.workflow = wf
+        self.final_states = frozenset(n for n, s in wf.states.items() if s.final)
+        self.triggers = frozenset(t.trigger for t in wf.transitions)
+        self._candidates: dict[tuple[str, str | None], list[int]] = {}
+        for index, t in enumerate(wf.transitions):
+            for source in self._sources(t):
+                self._candidates.setdefault((t.trigger, source), []).append(index)
+        self._principals = self._deputy_closure()
+        self._effective: dict[frozenset[str], frozenset[str]] = {}
+        # What every evaluation would otherwise rebuild from the plan, per transition / state.
+        required = [n for n, f in wf.fields.items() if f.required]
+        self._accepted = [
+            None if t.accepts is None else frozenset({*t.accepts, *t.requires})
+            for t in wf.transitions
+        ]
+        self._needed = [tuple(t.requires) for t in wf.transitions]
+        self._needed_declaring = [(*t.requires, *required) for t in wf.transitions]
+        self._resets = {
+            (name, t.trigger): tuple(timer for timer in state.timers if t.trigger in timer.reset_on)
+            for name, state in wf.states.items()
+            for t in wf.transitions
+            if t.internal
+        }
+        self._arms = {name: tuple(state.timers) for name, state in wf.states.items()}
+        self._machine = self._build_machine()
+        self._local = threading.local()
+
+    # ----------------------------------------------------------------- building
+    def _sources(self, t: TransitionDef) -> list[str | None]:
+        if t.initial:
+            return [None]
+        if t.source == ["*"]:
+            return [n for n in self.workflow.states if n not in self.final_states]
+        return list(t.source or [])
+
+    def _deputy_closure(self) -> dict[str, frozenset[str]]:
+        """For each role, itself plus every role it deputises for (transitively)."""
+        roles = self.workflow.roles
+        closure: dict[str, frozenset[str]] = {}
+        for name in roles:
+            seen = {name}
+            current = roles[name].deputy_of
+            while current and current not in seen and current in roles:
+                seen.add(current)
+                current = roles[current].deputy_of
+            closure[name] = frozenset(seen)
+        return closure
+
+    def _record(self, actions: Sequence[Action], origin: str) -> Any:
+        intents = [NotifyIntent(a.notify, f"{origin}[{i}]") for i, a in enumerate(actions)]
+
+        def callback(event: Any) -> None:
+            event.model.recorded.extend(intents)
+
+        return callback
+
+    def _build_machine(self) -> Machine:
+        wf = self.workflow
+        states = []
+        for name, state in wf.states.items():
+            on_enter = [self._record(state.on_enter, f"states.{name}.on_enter")]
+            on_exit = [self._record(state.on_exit, f"states.{name}.on_exit")]
+            states.append({"name": name, "on_enter": on_enter, "on_exit": on_exit})
+        states.append({"name": NEW})
+        transitions: list[dict[str, Any]] = []
+        for index, t in enumerate(wf.transitions):
+            before = self._record(t.actions, f"transitions[{index}].actions")
+            for source in self._sources(t):
+                transitions.append(
+                    {
+                        "trigger": t.trigger,
+                        "source": NEW if source is None else source,
+                        "dest": None if t.internal else t.dest,
+                        "conditions": [self._chosen(index)],
+                        "before": [before],
+                    }
+                )
+        return Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+            model_attribute="state",
+        )
+
+    @staticmethod
+    def _chosen(index: int) -> Any:
+        # The evaluator has already chosen which transition applies (with precise errors);
+        # the machine follows that choice rather than re-deciding it.
+        def condition(event: Any) -> bool:
+            return bool(event.kwargs.get("chosen") == index)
+
+        return condition
+
+    def _runner(self, state: str) -> _Runner:
+        runner: _Runner | None = getattr(self._local, "runner", None)
+        if runner is None:
+            runner = _Runner()
+            self._machine.add_model(runner, initial=state)
+            self._local.runner = runner
+        else:
+            self._machine.set_state(state, model=runner)
+        runner.recorded = []
+        return runner
+
+    # --------------------------------------------------------------- questions
+    def effective_roles(self, actor: Actor) -> frozenset[str]:
+        """The actor's roles plus the roles they deputise for."""
+        return self.with_deputies(actor.roles)
+
+    def with_deputies(self, roles: frozenset[str]) -> frozenset[str]:
+        """`roles` plus every role they deputise for (memoised per role set)."""
+        found = self._effective.get(roles)
+        if found is None:
+            out: set[str] = set()
+            for role in roles:
+                out |= self._principals.get(role, frozenset({role}))
+            found = frozenset(out)
+            if len(self._effective) < 1024:  # bounded: role sets are few in any directory
+                self._effective[roles] = found
+        return found
+
+    def candidates(self, trigger: str, state: str | None) -> list[TransitionDef]:
+        return [self.workflow.transitions[i] for i in self._candidates.get((trigger, state), [])]
+
+    def available(self, state: str | None) -> list[TransitionDef]:
+        """Every transition that can start from `state` (None: the declaring transitions)."""
+        seen: list[TransitionDef] = []
+        for (_, source), indexes in self._candidates.items():
+            if source == state:
+                seen.extend(self.workflow.transitions[i] for i in indexes)
+        return seen
+
+    def may_fire(self, actor: Actor, t: TransitionDef) -> bool:
+        if actor.is_system:
+            return True
+        roles = self.effective_roles(actor)
+        return not roles.isdisjoint(t.allowed) or (
+            t.gate is not None and not roles.isdisjoint(t.gate.any_of + t.gate.all_of)
+        )
+
+    def slots(self, gate: Gate, data: Mapping[str, Any]) -> tuple[Slot, ...]:
+        """The decisions a gate needs for this data (one per sub-region with mode `each`)."""
+        groups: list[frozenset[str]] = [frozenset({r}) for r in gate.all_of]
+        if gate.any_of:
+            groups.append(frozenset(gate.any_of))
+        if gate.scope is None:
+            return tuple(Slot(g) for g in groups)
+        raw = data.get(gate.scope.field)
+        values = raw if isinstance(raw, list) else ([raw] if raw else [])
+        if gate.scope.mode == "any":
+            return tuple(Slot(g, frozenset(values)) for g in groups)
+        return tuple(Slot(g, frozenset({v})) for v in values for g in groups)
+
+    def can_fill(self, actor: Actor, slot: Slot) -> bool:
+        """Whether this actor's decision counts for this slot (role and sub-region)."""
+        if not self.effective_roles(actor) & slot.roles:
+            return False
+        return slot.subregions is None or actor.subregion in slot.subregions
+
+    def rules_due(
+        self,
+        state: str,
+        data: Mapping[str, Any],
+        flags: Collection[str],
+        fired: Collection[str],
+        now: datetime,
+    ) -> list[str]:
+        """Triggers that automatic rules fire now (each `once` rule at most once)."""
+        due = []
+        for rule in self.workflow.rules:
+            if rule.once and rule.id in fired:
+                continue
+            if not self.candidates(rule.fire, state):
+                continue
+            if holds(rule.when, data, flags, now):
+                due.append(rule.id)
+        return due
+
+    # --------------------------------------------------------------- evaluation
+    def evaluate(
+        self,
+        *,
+        state: str | None,
+        data: Mapping[str, Any],
+        flags: Collection[str],
+        trigger: str,
+        actor: Actor,
+        changes: Mapping[str, Any],
+        now: datetime,
+        approved: bool = False,
+    ) -> Outcome:
+        """Decide what `trigger` does; `changes` must already be parsed (see engine.domain.fields).
+
+        With `approved=True` the gate is treated as decided (the service passes it once every
+        slot of the approval request is filled). Raises a `CommandError` subclass otherwise.
+        """
+        if trigger not in self.triggers:
+            raise UnknownTrigger(trigger, self.triggers)
+        candidates = self._candidates.get((trigger, state), [])
+        if not candidates:
+            possible = sorted({t.trigger for t in self.available(state)})
+            raise TransitionNotAllowed(trigger, state or "(new incident)", possible)
+        transitions = [self.workflow.transitions[i] for i in candidates]
+        if not any(self.may_fire(actor, t) for t in transitions):
+            allowed = {r for t in transitions for r in t.allowed}
+            raise NotAuthorized(
+                actor.name or actor.id,
+                f"fire '{trigger}'",
+                allowed,
+                action_sv=f"utföra '{trigger}'",
+            )
+        merged = self._merge(transitions[0], data, changes)
+        chosen = self._choose(candidates, merged, flags, now, trigger)
+        t = self.workflow.transitions[chosen]
+        self._check_fields(chosen, t, data, merged, changes, state is None)
+        new_flags = frozenset(flags) | frozenset(t.flags)
+        applied = {k: merged[k] for k in changes}
+        if t.gate is not None and not approved:
+            request = self._gate_request(t, actor, data, merged, changes)
+            if request.open_slots:
+                if not (self.effective_roles(actor) & set(t.allowed)) and not actor.is_system:
+                    raise NotAuthorized(
+                        actor.name or actor.id,
+                        f"fire '{trigger}'",
+                        set(t.allowed) | set(t.gate.any_of) | set(t.gate.all_of),
+                        "Their role does not cover the decision needed here.",
+                        action_sv=f"utföra '{trigger}'",
+                        detail_sv="Rollen omfattar inte det beslut som behövs här.",
+                    )
+                dest = (state if t.internal else t.dest) or ""
+                return Outcome(
+                    trigger,
+                    t,
+                    state,
+                    dest,
+                    t.internal,
+                    dict(data),
+                    applied,
+                    frozenset(flags),
+                    pending=request,
+                )
+        return self._apply(chosen, t, state, merged, applied, new_flags)
+
+    def _merge(
+        self, t: TransitionDef, data: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        merged = dict(data)
+        for key, value in changes.items():
+            if key in t.append and isinstance(value, list):
+                old = list(merged.get(key) or [])
+                merged[key] = old + [v for v in value if v not in old]
+            else:
+                merged[key] = value
+        return merged
+
+    def _choose(
+        self,
+        candidates: list[int],
+        merged: Mapping[str, Any],
+        flags: Collection[str],
+        now: datetime,
+        trigger: str,
+    ) -> int:
+        for index in candidates:
+            cond = self.workflow.transitions[index].conditions
+            if cond is None or holds(cond, merged, flags, now):
+                return index
+        first = self.workflow.transitions[candidates[0]].conditions
+        assert first is not None  # a candidate without conditions would have been chosen
+        raise ConditionFailed(trigger, explain_failure(first, merged, flags, now))
+
+    def _check_fields(
+        self,
+        index: int,
+        t: TransitionDef,
+        data: Mapping[str, Any],
+        merged: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        declaring: bool,
+    ) -> None:
+        accepted = self._accepted[index]
+        for key in changes:
+            if key not in self.workflow.fields:
+                # Callers parse input by the plan's fields first; this guards the store anyway.
+                known = ", ".join(sorted(self.workflow.fields))
+                raise InvalidField(
+                    key,
+                    f"unknown field. Known fields: {known}",
+                    detail_sv=f"okänd uppgift. Kända uppgifter: {known}",
+                )
+            if accepted is not None and key not in accepted:
+                sets = ", ".join(sorted(accepted)) or "(nothing)"
+                raise InvalidField(
+                    key,
+                    f"'{t.trigger}' does not set this field. It sets: {sets}",
+                    detail_sv=f"'{t.trigger}' ändrar inte den här uppgiften. Den ändrar: {sets}",
+                )
+        needed = self._needed_declaring[index] if declaring else self._needed[index]
+        # A required field the trigger appends to must bring new values in this very trigger:
+        # what the incident already holds does not count (add_reserve_subregion adds one).
+        missing = sorted(
+            {
+                n
+                for n in needed
+                if merged.get(n) in (None, "", [])
+                or (n in t.append and changes.get(n) in (None, "", []))
+            }
+        )
+        if missing:
+            raise MissingField(missing, f"'{t.trigger}'")
+        for key in t.append:
+            # Appending must add something new, or the decision would be about nothing.
+            old = data.get(key) or []
+            if key in changes and changes[key] and all(v in old for v in changes[key]):
+                raise InvalidField(key, f"every value given is already set ({', '.join(old)})")
+
+    def _gate_request(
+        self,
+        t: TransitionDef,
+        actor: Actor,
+        data: Mapping[str, Any],
+        merged: Mapping[str, Any],
+        changes: Mapping[str, Any],
+    ) -> GateRequest:
+        assert t.gate is not None
+        # A scoped gate decides over the values this trigger brings; for an appended field only
+        # the values that are new (adding skaraborg to fyrbodal asks skaraborg's decider only).
+        scope_data = dict(merged)
+        field = t.gate.scope.field if t.gate.scope is not None else None
+        if field is not None and field in changes:
+            new = changes[field]
+            if field in t.append and isinstance(new, list):
+                old = data.get(field) or []
+                new = [v for v in new if v not in old]
+            scope_data[field] = new
+        slots = self.slots(t.gate, scope_data)
+        if field is not None and not slots:
+            # A scoped decision about nothing must not pass as decided.
+            raise MissingField([field], f"'{t.trigger}'")
+        filled = tuple(i for i, s in enumerate(slots) if self.can_fill(actor, s))
+        return GateRequest(t.trigger, t.gate, slots, filled)
+
+    def _apply(
+        self,
+        index: int,
+        t: TransitionDef,
+        state: str | None,
+        merged: dict[str, Any],
+        applied: dict[str, Any],
+        flags: frozenset[str],
+    ) -> Outcome:
+        runner = self._runner(NEW if state is None else state)
+        runner.trigger(t.trigger, chosen=index)  # type: ignore[attr-defined]
+        dest = runner.state
+        intents = tuple(runner.recorded)
+        if state is None or not t.internal:
+            return Outcome(
+                t.trigger,
+                t,
+                state,
+                dest,
+                False,
+                merged,
+                applied,
+                flags,
+                intents,
+                arm_timers=self._arms[dest],
+                leaves_state=state is not None,
+            )
+        resets = self._resets.get((state, t.trigger), ())
+        return Outcome(
+            t.trigger, t, state, state, True, merged, applied, flags, intents, reset_timers=resets
+        )
+
+    def title(self, t: TransitionDef, language: str) -> str:
+        return localized(t.title, language) or t.trigger
+
+
+_lock = threading.Lock()
+_evaluators: dict[str, Evaluator] = {}
+
+
+def evaluator_for(definition: Definition) -> Evaluator:
+    """The cached evaluator of a definition version (keyed by its sha256)."""
+    found = _evaluators.get(definition.sha256)
+    if found is None:
+        with _lock:
+            found = _evaluators.get(definition.sha256)
+            if found is None:
+                found = Evaluator(definition)
+                _evaluators[definition.sha256] = found
+    return found

@@ -1,0 +1,1 @@
+"""Exercises: rehearse a plan from a script on a scaled clock, with nobody told."""

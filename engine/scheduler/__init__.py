@@ -1,0 +1,1 @@
+"""Time: APScheduler as the alarm clock behind a leader lock, and the non-wall clocks."""

@@ -1,0 +1,279 @@
+"""Turn what the evaluator decided into rows: outbox messages and timers.
+
+Runs inside the command's transaction: messages are rendered here (so a message missing its
+grundmall content refuses the whole command before anything commits) and written to the outbox
+together with the state change; timers are written with the epoch of the state that owns them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.definition.loader import Definition
+from engine.definition.schema import Notify, TimerDef, localized
+from engine.domain.model import PENDING, Incident, Message, Timer
+from engine.domain.outcome import NotifyIntent, Slot
+from engine.service.messages import build_context, render_message
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """The parts of a directory person that addressing needs."""
+
+    id: str
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    subregion: str | None
+
+
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    """People, contact lists and confirmed subscribers as of one directory generation."""
+
+    generation: str | None
+    people: Mapping[str, Any]  # id -> directory person (engine.domain.model.Person)
+    views: Sequence[PersonView]
+    lists: Mapping[str, Sequence[Mapping[str, Any]]]
+    subscribers: Mapping[str, Sequence[Mapping[str, Any]]]  # audience -> recipients
+
+    @classmethod
+    def load(cls, uow: Any, generation: str | None) -> DirectorySnapshot:
+        people = {p.id: p for p in uow.directory.people()}
+        lists = {
+            name: [
+                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
+            ]
+            for name, members in uow.directory.lists().items()
+        }
+        subscribers: dict[str, list[dict[str, Any]]] = {}
+        for s in uow.subscribers.list(None, "confirmed"):
+            subscribers.setdefault(s.audience, []).append(
+                {
+                    "address": s.email,
+                    "name": s.name,
+                    "subscriber_id": s.id,
+                    "unsubscribe_token": s.token,
+                }
+            )
+        views = [
+            PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion) for p in people.values()
+        ]
+        return cls(generation, people, views, lists, subscribers)
+
+
+class Addressing:
+    """Resolves a notify's recipients from the directory and the subscriber list."""
+
+    def __init__(
+        self,
+        people: Sequence[PersonView],
+        lists: Mapping[str, Sequence[Mapping[str, Any]]],
+        subscribers: Mapping[str, Sequence[Mapping[str, Any]]],
+        with_deputies: Callable[[frozenset[str]], frozenset[str]],
+    ) -> None:
+        self.people = people
+        self.lists = lists
+        self.subscribers = subscribers
+        # The plan's deputy rule (Evaluator.with_deputies): a vice chair is told as the chair.
+        self._with_deputies = with_deputies
+
+    def _roles(self, person: PersonView) -> frozenset[str]:
+        return self._with_deputies(frozenset(person.roles))
+
+    def with_roles(
+        self, roles: Iterable[str], subregions: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        wanted = set(roles)
+        regions = set(subregions) if subregions is not None else None
+        return [
+            {"address": p.email, "name": p.name, "person_id": p.id}
+            for p in self.people
+            if self._roles(p) & wanted and (regions is None or p.subregion in regions)
+        ]
+
+    def for_slots(self, slots: Iterable[Slot]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for slot in slots:
+            out += self.with_roles(slot.roles, slot.subregions)
+        return out
+
+    def for_audience(self, definition: Definition, audience: str) -> list[dict[str, Any]]:
+        spec = definition.workflow.audiences[audience]
+        out = self.with_roles(spec.roles) if spec.roles else []
+        for name in spec.lists:
+            out += [dict(m) for m in self.lists.get(name, [])]
+        if spec.subscribers:
+            out += [dict(s) for s in self.subscribers.get(audience, [])]
+        return out
+
+
+def dedupe(recipients: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per address (case-insensitive), first one wins."""
+    seen: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for r in recipients:
+        key = str(r.get("address", "")).strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(dict(r))
+    return out
+
+
+def build_messages(
+    definition: Definition,
+    incident: Incident,
+    intents: Iterable[NotifyIntent],
+    *,
+    addressing: Addressing,
+    now: datetime,
+    cause: str,
+    approval: Mapping[str, Any] | None = None,
+    approver_slots: Sequence[Slot] = (),
+    public_url: str = "",
+) -> list[Message]:
+    """Render every notification into one outbox row per channel."""
+    language = definition.language
+    messages: list[Message] = []
+    stamp = f"{now:%Y%m%d%H%M%S%f}"  # strftime once, not once per channel
+    for intent in intents:
+        notify = intent.notify
+        context = build_context(
+            definition,
+            incident_id=incident.id,
+            state=incident.state,
+            data=incident.data,
+            language=language,
+            now=now,
+            exercise=incident.exercise,
+            approval=dict(approval) if approval else None,
+            extra={"url": f"{public_url.rstrip('/')}/incidents/{incident.id}"}
+            if public_url
+            else None,
+        )
+        rendered = render_message(definition, notify.template, language=language, context=context)
+        for channel_name in notify.channels:
+            channel = definition.workflow.channels[channel_name]
+            audience = notify.audience or channel.audience or ""
+            recipients = _recipients(definition, notify, audience, addressing, approver_slots)
+            messages.append(
+                Message(
+                    # Sortable by time, then by the plan's order: the dispatcher claims in id
+                    # order, so the login-page banner named first goes out first even when a
+                    # large e-mail comes from the same command.
+                    id=f"{stamp}-{len(messages):03d}-{uuid.uuid4().hex[:8]}",
+                    incident_id=incident.id,
+                    channel=channel_name,
+                    kind=channel.kind,
+                    audience=audience,
+                    language=rendered.language,
+                    subject=rendered.subject,
+                    body_text=rendered.body_text,
+                    body_html=rendered.body_html,
+                    recipients=recipients,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    cause=f"{cause} ({intent.origin})",
+                    clear=notify.clear,
+                    exercise=incident.exercise,
+                    meeting=_meeting(notify, now, language),
+                )
+            )
+    return messages
+
+
+def _recipients(
+    definition: Definition,
+    notify: Notify,
+    audience: str,
+    addressing: Addressing,
+    approver_slots: Sequence[Slot],
+) -> list[dict[str, Any]]:
+    if notify.to_approvers:
+        return dedupe(addressing.for_slots(approver_slots))
+    if notify.roles:
+        return dedupe(addressing.with_roles(notify.roles))
+    if audience:
+        return dedupe(addressing.for_audience(definition, audience))
+    return []
+
+
+def _meeting(notify: Notify, now: datetime, language: str) -> dict[str, Any] | None:
+    if notify.meeting is None:
+        return None
+    return {
+        "title": localized(notify.meeting.title, language),
+        "starts_at": (now + notify.meeting.starts_in).isoformat(),
+        "duration_seconds": int(notify.meeting.duration.total_seconds()),
+    }
+
+
+def timer_due(timer: TimerDef, data: Mapping[str, Any], now: datetime) -> datetime | None:
+    """When a state timer falls due from `now`; None when its `at` field has no time."""
+    if timer.after is not None:
+        return now + timer.after
+    if timer.every is not None:
+        return now + timer.every
+    value = data.get(timer.at or "")
+    if not isinstance(value, str) or value in ("", "unknown"):
+        return None
+    return datetime.fromisoformat(value)
+
+
+def state_timers(incident: Incident, timers: Iterable[TimerDef], now: datetime) -> list[Timer]:
+    """Timer rows for the state the incident is now in (its current epoch)."""
+    rows = []
+    for timer in timers:
+        due = timer_due(timer, incident.data, now)
+        if due is None:
+            continue
+        rows.append(
+            Timer(
+                id=uuid.uuid4().hex,
+                incident_id=incident.id,
+                key=f"state:{incident.state}:{timer.id}",
+                due_at=due,
+                state_epoch=incident.state_epoch,
+                payload={"kind": "state", "state": incident.state, "timer": timer.id},
+            )
+        )
+    return rows
+
+
+def approval_timers(
+    incident: Incident,
+    approval_id: str,
+    reminders: Sequence[timedelta],
+    expires: timedelta | None,
+    requested_at: datetime,
+) -> list[Timer]:
+    """Reminder and expiry timers of a pending approval request."""
+    rows = [
+        Timer(
+            id=uuid.uuid4().hex,
+            incident_id=incident.id,
+            key=f"approval:{approval_id}:remind:{i}",
+            due_at=requested_at + after,
+            state_epoch=incident.state_epoch,
+            payload={"kind": "approval_reminder", "approval": approval_id, "index": i},
+        )
+        for i, after in enumerate(reminders)
+    ]
+    if expires is not None:
+        rows.append(
+            Timer(
+                id=uuid.uuid4().hex,
+                incident_id=incident.id,
+                key=f"approval:{approval_id}:expire",
+                due_at=requested_at + expires,
+                state_epoch=incident.state_epoch,
+                payload={"kind": "approval_expire", "approval": approval_id},
+            )
+        )
+    return rows

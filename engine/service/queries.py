@@ -1,0 +1,139 @@
+"""The questions people ask about incidents: show, describe, list, actions, log.
+
+Read-only transactions (on SQLite they do not wait behind writers). Mixed into `Service`, which
+provides the database, the plan library and the person and definition look-ups.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.definition.schema import localized
+from engine.domain.fields import display_value
+from engine.domain.labels import Labels
+from engine.domain.machine import evaluator_for
+from engine.domain.model import Incident
+
+if TYPE_CHECKING:
+    from engine.definition.loader import Definition
+    from engine.domain.outcome import Actor
+
+
+class IncidentQueries:
+    """Read-side use cases; the JSON shapes here are CLI and API contracts."""
+
+    db: Any
+
+    def actor(self, uow: Any, person_id: str) -> Actor:
+        raise NotImplementedError  # provided by Service
+
+    def definition_of(self, uow: Any, incident: Incident) -> Definition:
+        raise NotImplementedError  # provided by Service
+
+    def show(self, incident_id: str) -> dict[str, Any]:
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            approvals = uow.approvals.list(incident_id, status="pending")
+            return incident_view(incident, approvals)
+
+    def describe(self, incident_id: str, language: str) -> dict[str, Any]:
+        """The incident for people: state and field titles, values formatted for readers."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            workflow = self.definition_of(uow, incident).workflow
+        rows = [
+            (
+                localized(f.title, language) or name,
+                display_value(workflow, name, incident.data[name], language),
+            )
+            for name, f in workflow.fields.items()
+            if incident.data.get(name) not in (None, "", [])
+        ]
+        state = workflow.states[incident.state]
+        return {"state_title": localized(state.title, language), "rows": rows}
+
+    def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
+        with self.db.unit_of_work(read_only=True) as uow:
+            return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
+
+    def labels(self, incident_id: str, language: str) -> Labels:
+        """The titles of the plan this incident runs on (its pinned version)."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            return Labels(self.definition_of(uow, incident).workflow, language)
+
+    def incidents_labelled(
+        self, *, include_closed: bool = False, language: str
+    ) -> list[tuple[dict[str, Any], Labels]]:
+        """Each incident's view with the titles of its own plan, for people's lists."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            return [
+                (incident_view(i, []), Labels(self.definition_of(uow, i).workflow, language))
+                for i in uow.incidents.list(include_closed)
+            ]
+
+    def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
+        """The triggers this person may fire now, with their destination and gate."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            incident = uow.incidents.get(incident_id)
+            actor = self.actor(uow, actor_id)
+            evaluator = evaluator_for(self.definition_of(uow, incident))
+            out = []
+            for t in evaluator.available(incident.state):
+                if not evaluator.may_fire(actor, t):
+                    continue
+                approvers = sorted(set(t.gate.any_of) | set(t.gate.all_of)) if t.gate else []
+                out.append(
+                    {
+                        "trigger": t.trigger,
+                        "dest": incident.state if t.internal else t.dest,
+                        "gated": t.gate is not None,
+                        "approvers": approvers,
+                    }
+                )
+            return out
+
+    def log(self, incident_id: str) -> list[dict[str, Any]]:
+        with self.db.unit_of_work(read_only=True) as uow:
+            uow.incidents.get(incident_id)
+            return [
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "kind": e.kind,
+                    "trigger": e.trigger,
+                    "from_state": e.from_state,
+                    "to_state": e.to_state,
+                    "data": e.data,
+                    "hash": e.hash,
+                }
+                for e in uow.events.list(incident_id)
+            ]
+
+
+def incident_view(incident: Incident, approvals: list[Any]) -> dict[str, Any]:
+    """The JSON shape of `incident show` (a CLI and API contract)."""
+    return {
+        "id": incident.id,
+        "workflow": incident.workflow,
+        "workflow_version": incident.workflow_version,
+        "state": incident.state,
+        "data": incident.data,
+        "reserve_subregions": incident.data.get("reserve_subregions") or [],
+        "crisis": "crisis" in incident.flags,
+        "flags": incident.flags,
+        "exercise": incident.exercise,
+        "pending_approvals": [
+            {
+                "id": a.id,
+                "trigger": a.trigger,
+                "approvers": a.slots,
+                "requested_by": a.requested_by,
+                "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+            }
+            for a in approvals
+        ],
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(),
+    }

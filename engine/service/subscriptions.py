@@ -1,0 +1,214 @@
+"""Newsletter subscriptions with double opt-in: subscribe, confirm, unsubscribe, list.
+
+Owns the rules of who may receive a plan's newsletter. An address subscribes to an audience
+that the plan marks `subscribers: true` and starts out *pending* with a random token; only when
+someone proves they read that mailbox by opening the confirmation link does the subscription
+become *confirmed*, and only confirmed subscribers are addressed (`Service.addressing`). Each
+newsletter copy carries the subscriber's own one-click unsubscribe link (built by the dispatcher
+from the same token), so leaving needs no login.
+
+The links are `{public_url}/subscribe/confirm/{token}` and `{public_url}/unsubscribe/{token}`.
+No confirmation e-mail is sent yet: the CLI prints the confirmation link, and a web endpoint
+(engine/web) will serve both links; that endpoint must show a page and decide only on POST,
+because mail scanners open links (DESIGN.md §5).
+
+Contact lists from the directory are *not* subscribers: their addresses (often a shared list
+address such as it-support@...) never get unsubscribe links, since one member of a list must not
+be able to take the whole list off an outage plan.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from engine.domain.addresses import EMAIL_RE
+from engine.errors import CommandError, DefinitionError, NotFound
+from engine.service.plans import PlanLibrary
+from engine.store.records import (
+    SUBSCRIBER_CONFIRMED,
+    SUBSCRIBER_PENDING,
+    SUBSCRIBER_UNSUBSCRIBED,
+    Subscriber,
+)
+
+__all__ = [
+    "DEFAULT_PUBLIC_URL",
+    "confirm",
+    "confirm_url",
+    "list_subscribers",
+    "new_token",
+    "subscribe",
+    "subscriber_audiences",
+    "unsubscribe",
+    "unsubscribe_url",
+]
+
+# The same fallback the dispatcher uses for unsubscribe links when DRIFTPLAN_PUBLIC_URL is unset.
+DEFAULT_PUBLIC_URL = "http://localhost:8080"
+STATUSES = (SUBSCRIBER_PENDING, SUBSCRIBER_CONFIRMED, SUBSCRIBER_UNSUBSCRIBED)
+UNKNOWN_LINK = (
+    "This subscription link is not valid (unknown token). It may be mistyped, or replaced by a "
+    "newer link: subscribe again to get a new one."
+)
+
+
+def new_token() -> str:
+    """A fresh unguessable token (32 URL-safe characters): it is the only key to the link."""
+    return secrets.token_urlsafe(24)
+
+
+def _base(public_url: str) -> str:
+    return (public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
+def confirm_url(public_url: str, token: str) -> str:
+    """The double opt-in link that confirms the subscription with `token`."""
+    return f"{_base(public_url)}/subscribe/confirm/{token}"
+
+
+def unsubscribe_url(public_url: str, token: str) -> str:
+    """The one-click unsubscribe link of `token` (the path the dispatcher puts in newsletters)."""
+    return f"{_base(public_url)}/unsubscribe/{token}"
+
+
+def subscriber_audiences(plans: PlanLibrary) -> list[str]:
+    """Audiences marked `subscribers: true` in any installed plan, sorted.
+
+    Subscribers are stored per audience name, not per plan version, so the union over the plans
+    is what `Service.addressing` can reach. An invalid plan file is skipped: `driftplan validate`
+    reports it, and it must not stop people from subscribing to a valid one.
+    """
+    from engine.definition.loader import load_definition  # noqa: PLC0415  (heavy; used here only)
+
+    names: set[str] = set()
+    for path in plans.files():
+        try:
+            workflow = load_definition(path).workflow
+        except DefinitionError:
+            continue
+        names |= {name for name, spec in workflow.audiences.items() if spec.subscribers}
+    return sorted(names)
+
+
+def _check_audience(audience: str, valid: Iterable[str]) -> None:
+    valid = sorted(valid)
+    if audience not in valid:
+        listed = ", ".join(valid) or "(none: no plan has an audience with `subscribers: true`)"
+        raise CommandError(
+            f"Audience '{audience}' takes no newsletter subscribers. "
+            f"Audiences with subscribers: {listed}."
+        )
+
+
+def _clean_email(email: str) -> str:
+    # Lower-cased like the repository stores it, so the checks below see the stored value.
+    address = email.strip().lower()
+    if not (len(address) <= 254 and EMAIL_RE.match(address)):
+        raise CommandError(
+            f"{email!r} is not an e-mail address that driftplan can send to "
+            "(one @, a dotted domain, ASCII letters, digits and .!#$%&'*+/=?^_`{|}~- only)."
+        )
+    return address
+
+
+def subscribe(
+    database: Any,
+    *,
+    audience: str,
+    email: str,
+    name: str = "",
+    now: datetime,
+    plans: PlanLibrary | None = None,
+    audiences: Iterable[str] | None = None,
+) -> Subscriber:
+    """Start (or restart) a subscription; returns the stored subscriber.
+
+    The audience must take subscribers: give `plans` (the installed plans are asked) or the
+    valid `audiences` directly. A new, pending or unsubscribed address becomes pending with a
+    new token (re-subscribing is how a lost confirmation link is replaced; the old link stops
+    working). A confirmed address is left as it is: subscribing twice must not silently log
+    someone out of the newsletter they already confirmed.
+    """
+    if audiences is None:
+        if plans is None:
+            raise TypeError("subscribe() needs `plans` or `audiences`")
+        audiences = subscriber_audiences(plans)
+    _check_audience(audience, audiences)
+    address = _clean_email(email)
+    fresh = Subscriber(
+        id=uuid.uuid4().hex,
+        audience=audience,
+        email=address,
+        name=name.strip(),
+        status=SUBSCRIBER_PENDING,
+        token=new_token(),
+        created_at=now,
+    )
+    with database.unit_of_work() as uow:
+        existing = uow.subscribers.list(audience)
+        current = next((s for s in existing if s.email == address), None)
+        if current is not None and current.status == SUBSCRIBER_CONFIRMED:
+            confirmed: Subscriber = current
+            return confirmed
+        if current is not None and current.status == SUBSCRIBER_PENDING:
+            # The repository keeps a pending record (and its token) on a repeated `add`; ending it
+            # first makes `add` restart it with the fresh token, in this same transaction.
+            uow.subscribers.unsubscribe(current.token)
+        stored: Subscriber = uow.subscribers.add(fresh)
+        uow.commit()
+    return stored
+
+
+def _by_token(uow: Any, token: str) -> Subscriber:
+    # The repository has no lookup by token; a newsletter has thousands of subscribers, not
+    # millions, so a scan is acceptable until it grows one (see the report of this change).
+    subscriber: Subscriber
+    for subscriber in uow.subscribers.list():
+        if secrets.compare_digest(subscriber.token.encode(), token.encode()):
+            return subscriber
+    raise NotFound(UNKNOWN_LINK)
+
+
+def confirm(database: Any, token: str, now: datetime) -> Subscriber:
+    """Confirm the pending subscription with `token`; confirming again changes nothing.
+
+    An ended subscription is not revived by its old confirmation link (the same token is in
+    every newsletter the person got, so anyone holding one could otherwise re-subscribe them):
+    they subscribe again instead.
+    """
+    with database.unit_of_work() as uow:
+        current = _by_token(uow, token.strip())
+        if current.status == SUBSCRIBER_UNSUBSCRIBED:
+            raise CommandError(
+                f"The subscription of {current.email} to {current.audience} has ended; this link "
+                "no longer confirms it. Subscribe again to get a new confirmation link."
+            )
+        stored: Subscriber = uow.subscribers.confirm(current.token, now)
+        uow.commit()
+    return stored
+
+
+def unsubscribe(database: Any, token: str) -> Subscriber:
+    """End the subscription with `token`; doing it again changes nothing (links get re-clicked)."""
+    with database.unit_of_work() as uow:
+        current = _by_token(uow, token.strip())
+        if current.status == SUBSCRIBER_UNSUBSCRIBED:
+            return current
+        stored: Subscriber = uow.subscribers.unsubscribe(current.token)
+        uow.commit()
+    return stored
+
+
+def list_subscribers(
+    database: Any, *, audience: str | None = None, status: str | None = None
+) -> list[Subscriber]:
+    """Subscribers, optionally of one audience and/or one status, by audience and e-mail."""
+    if status is not None and status not in STATUSES:
+        raise CommandError(f"Unknown status '{status}'. Statuses: {', '.join(STATUSES)}.")
+    with database.unit_of_work(read_only=True) as uow:
+        found: list[Subscriber] = uow.subscribers.list(audience, status)
+    return found
