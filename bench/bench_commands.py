@@ -42,7 +42,6 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
-from engine.service.directory_admin import import_directory  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 TARGET = 0.25
@@ -143,7 +142,7 @@ def service_app(data: Path, database_url: str | None) -> tuple[App, str]:
     os.environ.setdefault("DRIFTPLAN_AUDIT_KEY", "00" * 32)
     settings = Settings(data=data, workflows=ROOT / "workflows", database_url=database_url)
     app = build(settings)
-    import_directory(app, ROOT / "examples" / "directory.yaml")
+    app.service.directory.import_file(ROOT / "examples" / "directory.yaml")
     incident = app.service.declare(actor_id=OPERATOR, values=DECLARE).incident_id
     return app, incident
 

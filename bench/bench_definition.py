@@ -34,7 +34,8 @@ if str(ROOT) not in sys.path:
 
 from transitions import Machine  # noqa: E402
 
-from engine.definition.loader import Definition, load_definition, parse_definition  # noqa: E402
+from engine.definition.definition import Definition  # noqa: E402
+from engine.definition.loader import load_definition  # noqa: E402
 from engine.domain.machine import Evaluator  # noqa: E402
 from engine.domain.outcome import Actor  # noqa: E402
 
@@ -49,13 +50,9 @@ DATA = {
 }
 
 
-def load_plan() -> tuple[Definition, bool]:
-    """The SAMSA plan, checked when the checker exists (it is written concurrently)."""
-    try:
-        return load_definition(PLAN), True
-    except ImportError:
-        text = PLAN.read_bytes()
-        return parse_definition(text, str(PLAN), base=PLAN.parent, check=False), False
+def load_plan() -> Definition:
+    """The SAMSA plan, read, parsed and checked."""
+    return load_definition(PLAN)
 
 
 def per_op_ns(fn: Callable[[], Any], number: int, repeat: int) -> float:
@@ -71,16 +68,15 @@ def per_op_ns(fn: Callable[[], Any], number: int, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def bench_load(runs: int) -> tuple[float, bool]:
+def bench_load(runs: int) -> float:
     """Median milliseconds to read, parse and check the plan file."""
-    checked = True
     samples = []
     load_plan()  # warm imports and caches
     for _ in range(runs):
         start = time.perf_counter_ns()
-        _, checked = load_plan()
+        load_plan()
         samples.append((time.perf_counter_ns() - start) / 1e6)
-    return statistics.median(samples), checked
+    return statistics.median(samples)
 
 
 class _Model:
@@ -123,11 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the evaluator")
     args = parser.parse_args(argv)
 
-    load_ms, checked = bench_load(args.runs)
-    how = "load + check" if checked else "load only (checks.py missing)"
-    print(f"plan {PLAN.relative_to(ROOT)}: {how}: {load_ms:.2f} ms (median of {args.runs})")
+    load_ms = bench_load(args.runs)
+    print(f"plan {PLAN.relative_to(ROOT)}: load + check: {load_ms:.2f} ms (median of {args.runs})")
 
-    definition, _ = load_plan()
+    definition = load_plan()
     evaluator = Evaluator(definition)
     restore_changes = {"resolved_at": "2022-06-28T15:00:00+00:00"}
 

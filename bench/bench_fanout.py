@@ -52,7 +52,6 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from engine.bootstrap import App, build  # noqa: E402
 from engine.domain.model import SENT  # noqa: E402
 from engine.service.delivery import Dispatcher  # noqa: E402
-from engine.service.directory_admin import import_directory  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 TARGET = 0.7
@@ -140,7 +139,7 @@ def bare_loop(port: int, recipients: list[str], handler: CountingHandler) -> flo
 
 def make_app(folder: Path, n: int) -> App:
     application = build(Settings(data=folder / "data", workflows=ROOT / "workflows"))
-    import_directory(application, write_directory(folder, n))
+    application.service.directory.import_file(write_directory(folder, n))
     return application
 
 
@@ -150,13 +149,9 @@ def dispatcher_for(application: App, port: int) -> Dispatcher:
         "DRIFTPLAN_SMTP_PORT": str(port),
         "DRIFTPLAN_MAIL_FROM": MAIL_FROM,
     }
-    return Dispatcher(
-        database=application.database,
-        plans=application.plans,
-        clock=application.clock,
-        data_dir=str(application.settings.data),
-        environ=environ,
-    )
+    return build(
+        application.settings, clock=application.clock, migrate=False, channel_environ=environ
+    ).dispatcher
 
 
 def outbox_order(application: App, incident_id: str) -> list[str]:

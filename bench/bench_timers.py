@@ -40,9 +40,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
 from engine.domain.model import Timer  # noqa: E402
-from engine.scheduler.alarm import AlarmClock, LeaderLock  # noqa: E402
-from engine.service.directory_admin import import_directory  # noqa: E402
-from engine.service.timers import TimerRunner  # noqa: E402
+from engine.scheduler.alarm import AlarmClock  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 PLAN = """\
@@ -78,7 +76,7 @@ def installation(folder: Path) -> tuple[App, list[str]]:
     (folder / "workflows" / "bench.yaml").write_text(PLAN, encoding="utf-8")
     (folder / "directory.yaml").write_text(DIRECTORY, encoding="utf-8")
     app = build(Settings(data=folder / "data", workflows=folder / "workflows"))
-    import_directory(app, folder / "directory.yaml")
+    app.service.directory.import_file(folder / "directory.yaml")
     ids = [
         app.service.declare(actor_id="op", values={"scope": f"B{i}"}).incident_id
         for i in range(INCIDENTS)
@@ -119,8 +117,7 @@ def wait(condition: Any, timeout: float) -> float:
 
 
 def alarm_for(app: App) -> AlarmClock:
-    lock = LeaderLock(app.database, app.settings.data)
-    return AlarmClock(TimerRunner(app.service), lock=lock)
+    return app.alarm_clock()  # the worker's: the installation's TimerRunner, its leader lock
 
 
 def spread(count: int, first: float, window: float) -> list[datetime]:
@@ -141,7 +138,11 @@ def driftplan_lateness(folder: Path, count: int, window: float) -> list[float]:
     with app.database.unit_of_work(read_only=True) as uow:
         rows = [uow.timers.get(t) for t in _ids(uow, "bench:")]
     app.database.dispose()
-    return [r.late_by_seconds for r in rows]
+    lateness = []
+    for row in rows:
+        assert row.late_by_seconds is not None, f"timer {row.key} was not fired"
+        lateness.append(row.late_by_seconds)
+    return lateness
 
 
 def _ids(uow: Any, prefix: str) -> list[str]:

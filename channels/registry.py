@@ -187,3 +187,26 @@ def unset_variables(plan_settings: Mapping[str, str], environ: Mapping[str, str]
             if not environ.get(match.group(1), "")
         }
     )
+
+
+class ChannelRegistry:
+    """This module as the engine's `ChannelKinds` port; plugins are looked up once."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ChannelFactory] | None = None
+
+    def factories(self) -> Mapping[str, ChannelFactory]:
+        if self._factories is None:
+            self._factories = load_channel_kinds()
+        return self._factories
+
+    def names(self) -> list[str]:
+        return known_kind_names()
+
+    def resolve(
+        self, kind: str, plan_settings: Mapping[str, str], environ: Mapping[str, str]
+    ) -> dict[str, str]:
+        return resolve_settings(kind, plan_settings, environ)
+
+    def unset(self, plan_settings: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
+        return unset_variables(plan_settings, environ)

@@ -26,7 +26,7 @@ _EXPORTS = {
     "App": "engine.bootstrap",
     "build": "engine.bootstrap",
     "Settings": "engine.settings",
-    "Service": "engine.service.commands",
+    "Service": "engine.service.facade",
     "Dispatcher": "engine.service.delivery",
     "TimerRunner": "engine.service.timers",
     "DriftplanError": "engine.errors",

@@ -1,15 +1,22 @@
 """The ports: what the service layer needs from the outside world, as Protocols.
 
-Adapters (the SQL store, the channels under `channels/`, the APScheduler alarm clock) implement
-these; tests use hand-written fakes. Nothing here does I/O.
+Adapters implement these: the SQL store (`engine.store`: `Store`, `UnitOfWork` and its
+repositories), the channels under `channels/` (`Channel`, `ChannelFactory`, `ChannelKinds`), the
+clocks (`Clock`). The service layer is typed against these Protocols only, never against an
+adapter's class, and mypy checks structurally that each adapter fits. Tests use hand-written
+fakes. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from engine.domain.model import Approval, Event, Incident, Message, Person, Subscriber, Timer
 
 
 class Clock(Protocol):
@@ -132,3 +139,260 @@ class ChannelFactory(Protocol):
     def __call__(self, settings: Mapping[str, str], *, data_dir: str) -> Channel: ...
 
     def status(self, settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus: ...
+
+
+class ChannelKinds(Protocol):
+    """The channel kinds an installation knows (built-ins and plugins), and how a plan channel's
+    settings resolve against the environment. Implemented by `channels.registry.ChannelRegistry`
+    and injected by `engine.bootstrap`, so the service layer never imports a channel."""
+
+    def factories(self) -> Mapping[str, ChannelFactory]:
+        """Every kind by name; loading a broken plugin raises `ConfigurationError`."""
+        ...
+
+    def names(self) -> list[str]:
+        """Every kind a plan may name, without importing any channel."""
+        ...
+
+    def resolve(
+        self, kind: str, plan_settings: Mapping[str, str], environ: Mapping[str, str]
+    ) -> dict[str, str]:
+        """The effective settings of one plan channel of `kind` (`${NAME}` substituted)."""
+        ...
+
+    def unset(self, plan_settings: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
+        """The `${NAME}` variables the settings refer to that the environment does not set."""
+        ...
+
+
+# ------------------------------------------------------------------------------- the store
+class DefinitionRepository(Protocol):
+    """Plan versions as pinned by incidents (by sha256)."""
+
+    def save(
+        self, name: str, version: str | int, sha256: str, snapshot: Mapping[str, Any]
+    ) -> None: ...
+
+    def get(self, sha256: str) -> dict[str, Any] | None: ...
+
+
+class IncidentRepository(Protocol):
+    """Incidents; `update` is an optimistic compare-and-set on the row version (Conflict)."""
+
+    def add(self, incident: Incident) -> None: ...
+
+    def get(self, incident_id: str, *, for_update: bool = False) -> Incident: ...
+
+    def list(self, include_closed: bool = False) -> builtins.list[Incident]: ...
+
+    def update(self, incident: Incident) -> None: ...
+
+
+class EventRepository(Protocol):
+    """The append-only, hash-chained event log."""
+
+    def append(
+        self,
+        incident: Incident,
+        *,
+        actor: str,
+        kind: str,
+        at: datetime,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        saved_with_incident: bool = False,
+    ) -> Event: ...
+
+    def list(self, incident_id: str) -> builtins.list[Event]: ...
+
+
+class ApprovalRepository(Protocol):
+    """Approval requests of decision gates."""
+
+    def add(self, approval: Approval) -> None: ...
+
+    def get(self, approval_id: str) -> Approval: ...
+
+    def update(self, approval: Approval) -> None: ...
+
+    def list(self, incident_id: str, status: str | None = None) -> builtins.list[Approval]: ...
+
+
+class MessageRepository(Protocol):
+    """The outbox: one row per channel delivery, claimed under a lease."""
+
+    def add(self, message: Message) -> None: ...
+
+    def add_many(self, messages: builtins.list[Message]) -> None: ...
+
+    def get(self, message_id: str) -> Message: ...
+
+    def list(self, incident_id: str) -> builtins.list[Message]: ...
+
+    def list_dead(self) -> builtins.list[Message]: ...
+
+    def claim_due(
+        self, now: datetime, owner: str, lease_seconds: float, limit: int = 10
+    ) -> builtins.list[Message]: ...
+
+    def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool: ...
+
+    def update(self, message: Message, *, owner: str | None = None) -> None: ...
+
+
+class TimerRepository(Protocol):
+    """Durable timers; `fire` is a compare-and-set on `fired_at`."""
+
+    @property
+    def armed(self) -> builtins.list[Timer]:
+        """The timers this unit of work armed, for the alarm clock to wake up for."""
+        ...
+
+    def add(self, timer: Timer) -> None: ...
+
+    def add_many(self, timers: builtins.list[Timer]) -> None: ...
+
+    def has_fired(self, timer: Timer) -> bool: ...
+
+    def get(self, timer_id: str) -> Timer: ...
+
+    def list_open(self, incident_id: str | None = None) -> builtins.list[Timer]: ...
+
+    def due(self, now: datetime) -> builtins.list[Timer]: ...
+
+    def fire(self, timer_id: str, now: datetime) -> bool: ...
+
+    def cancel(
+        self,
+        incident_id: str,
+        *,
+        now: datetime,
+        state_epoch: int | None = None,
+        key_prefix: str | None = None,
+        keys: builtins.list[str] | None = None,
+    ) -> int: ...
+
+
+class DirectoryRepository(Protocol):
+    """People, their roles and sub-regions, and contact lists."""
+
+    def replace(
+        self, people: Iterable[Person], lists: Mapping[str, Iterable[Recipient]]
+    ) -> None: ...
+
+    def people(self) -> builtins.list[Person]: ...
+
+    def person(self, person_id: str) -> Person: ...
+
+    def lists(self) -> dict[str, builtins.list[Recipient]]: ...
+
+    def list_members(self, name: str) -> builtins.list[Recipient]: ...
+
+
+class SubscriberRepository(Protocol):
+    """Newsletter subscribers (double opt-in)."""
+
+    def add(self, subscriber: Subscriber) -> Subscriber: ...
+
+    def get(self, subscriber_id: str) -> Subscriber: ...
+
+    def confirm(self, token: str, now: datetime) -> Subscriber: ...
+
+    def unsubscribe(self, token: str) -> Subscriber: ...
+
+    def list(
+        self, audience: str | None = None, status: str | None = None
+    ) -> builtins.list[Subscriber]: ...
+
+
+class MetaRepository(Protocol):
+    """Small installation-wide values (e.g. the directory generation)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def setdefault(self, key: str, value: str) -> str: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction and the repositories that work inside it.
+
+    Leaving the `with` block without `commit()` rolls everything back.
+    """
+
+    @property
+    def definitions(self) -> DefinitionRepository: ...
+
+    @property
+    def incidents(self) -> IncidentRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def approvals(self) -> ApprovalRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def timers(self) -> TimerRepository: ...
+
+    @property
+    def directory(self) -> DirectoryRepository: ...
+
+    @property
+    def subscribers(self) -> SubscriberRepository: ...
+
+    @property
+    def meta(self) -> MetaRepository: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """Where state lives: opens units of work."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+
+# ------------------------------------------------------------------------------ the timers
+@dataclass(frozen=True)
+class FireResult:
+    """What firing one timer did."""
+
+    fired: bool
+    reason: str = ""
+    late_seconds: float = 0.0
+    messages: int = 0
+    armed: tuple[Timer, ...] = ()  # timers the firing armed (committed with it)
+
+
+class TimerFiring(Protocol):
+    """What the alarm clock (engine.scheduler) needs: fire timers and read the open ones.
+
+    Implemented by `engine.service.timers.TimerRunner`; the scheduler never imports the
+    service layer.
+    """
+
+    def fire(self, timer_id: str) -> FireResult: ...
+
+    def fire_due(self, limit: int = 500) -> builtins.list[FireResult]: ...
+
+    def timer(self, timer_id: str) -> Timer: ...
+
+    def open_timers(self) -> builtins.list[Timer]: ...

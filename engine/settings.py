@@ -1,13 +1,19 @@
 """Installation settings, from the environment (DRIFTPLAN_*) and command-line overrides.
 
-Nothing is read at import time: `Settings.load()` reads the environment when a command starts,
-so tests and the exercise runner can point one process at several data directories.
+This is the only module that reads the process environment. Nothing is read at import time:
+`Settings.load()` (or constructing `Settings`) reads it when a command starts, so tests and the
+exercise runner can point one process at several data directories. The snapshot it takes
+(`environ`) is what channels resolve `${NAME}` settings from and where the audit key may come
+from, so every other module gets the environment handed to it, never reads it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+from pydantic import PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,11 +28,28 @@ class Settings(BaseSettings):
     lang: str = "sv"
     public_url: str = ""
 
+    _environ: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Taken with the settings, so a command sees one consistent environment throughout.
+        self._environ = dict(os.environ)
+
     @classmethod
     def load(cls, **overrides: object) -> Settings:
         """Read the environment now, then apply the non-None overrides (e.g. --data)."""
         values = {k: v for k, v in overrides.items() if v is not None}
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The process environment as it was when these settings were read (a copy)."""
+        return dict(self._environ)
+
+    def with_environ(self, environ: dict[str, str]) -> Settings:
+        """A copy whose channels see `environ` instead (an exercise hides real recipients)."""
+        copy = self.model_copy()
+        copy._environ = dict(environ)
+        return copy
 
     def database(self) -> str:
         """The SQLAlchemy URL: DRIFTPLAN_DATABASE_URL, else SQLite in the data folder."""

@@ -17,7 +17,6 @@ import yaml
 
 from engine.bootstrap import App, build
 from engine.service.delivery import Dispatcher, DispatchPolicy
-from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +73,7 @@ def make_app(
     """The real application on `folder`/data with the repository's plans and `directory`."""
     settings = Settings(data=folder / "data", workflows=WORKFLOWS, public_url=public_url)
     application = build(settings, clock=clock or FakeClock())
-    import_directory(application, directory)
+    application.service.directory.import_file(directory)
     return application
 
 
@@ -84,13 +83,16 @@ def make_dispatcher(
     *,
     policy: DispatchPolicy | None = None,
 ) -> Dispatcher:
-    """A dispatcher for `application` whose channels see only `environ`."""
-    return Dispatcher(
-        database=application.database,
-        plans=application.plans,
+    """A dispatcher for `application`'s installation whose channels see only `environ`.
+
+    Wired by the composition root like any other process's (each call is a new dispatcher
+    with its own lease owner, as a second worker would be).
+    """
+    other = build(
+        application.settings,
         clock=application.clock,
-        data_dir=str(application.settings.data),
-        environ=environ,
-        public_url=application.settings.public_url,
-        policy=policy,
+        migrate=False,
+        channel_environ=environ,
+        dispatch_policy=policy,
     )
+    return other.dispatcher

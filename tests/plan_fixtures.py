@@ -7,7 +7,8 @@ broken plan from it by one textual replacement (`broken(old, new)`) and predict 
 
 from __future__ import annotations
 
-from engine.definition import Definition, parse_definition
+from engine.definition.definition import Definition
+from engine.definition.loader import parse_definition
 
 KNOWN_KINDS = frozenset({"email", "newsletter", "banner", "news", "webhook", "calendar"})
 

@@ -21,88 +21,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from engine.cli.common import DataOpt, LangOpt, app, err_console, out_console, run
+from engine.cli.common import DataOpt, LangOpt, err_console, out_console, run
 from engine.definition.schema import localized
 from engine.settings import Settings
+from engine.texts import label, t
 
 if TYPE_CHECKING:
     # Imported when an exercise runs, not by every CLI call: they pull in APScheduler.
     from engine.exercise.runner import Observation, RunResult
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-LABELS = {
-    "sv": {
-        "title": "ÖVNING",
-        "data": "Övningsdata",
-        "kept": "Övningsdata sparad i",
-        "audience": "Målgrupp",
-        "first": "Första leverans",
-        "after": "Tid efter anmälan",
-        "channel": "Kanal",
-        "never": "aldrig",
-        "nobody": "inga mottagare",
-        "inform": "Tid till information",
-        "reminders": "Påminnelser och timers",
-        "timer": "Timer",
-        "due": "Förfallen",
-        "late": "Sen (s)",
-        "decisions": "Beslut",
-        "request": "Begäran",
-        "by": "Beslutad av",
-        "decision": "Beslut",
-        "took": "Tog",
-        "status": "Status",
-        "wall": "Körtid",
-        "virtual": "virtuell tid",
-        "speed": "hastighet",
-        "marked": "meddelanden märkta ÖVNING",
-        "problems": "Avvikelser från förväntan",
-        "ok": "Alla förväntningar uppfyllda.",
-        "silent": "förblir tyst",
-        "requested_by": "Begärd av",
-        # Decisions and request statuses, as stored (approved, rejected, ...), for people.
-        "approved": "godkänt",
-        "rejected": "avslaget",
-        "pending": "väntar",
-        "expired": "förföll",
-        "withdrawn": "återkallat",
-    },
-    "en": {
-        "title": "EXERCISE",
-        "data": "Exercise data",
-        "kept": "Exercise data kept in",
-        "audience": "Audience",
-        "first": "First delivery",
-        "after": "After declaration",
-        "channel": "Channel",
-        "never": "never",
-        "nobody": "no recipients",
-        "inform": "Time to inform",
-        "reminders": "Reminders and timers",
-        "timer": "Timer",
-        "due": "Due",
-        "late": "Late (s)",
-        "decisions": "Decisions",
-        "request": "Request",
-        "by": "Decided by",
-        "decision": "Decision",
-        "took": "Took",
-        "status": "Status",
-        "wall": "Wall time",
-        "virtual": "virtual time",
-        "speed": "speed",
-        "marked": "messages marked EXERCISE",
-        "problems": "Expectations not met",
-        "ok": "All expectations met.",
-        "silent": "stays silent",
-        "requested_by": "Requested by",
-        "approved": "approved",
-        "rejected": "rejected",
-        "pending": "pending",
-        "expired": "expired",
-        "withdrawn": "withdrawn",
-    },
-}
+# Script paths (e.g. `directory: examples/directory.yaml`) may be relative to the repository.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+app = typer.Typer()
+
+
+def _text(key: str, language: str) -> str:
+    """One of the exercise's words (`exercise_*` in `engine.texts`)."""
+    return t(f"exercise_{key}", language)
 
 
 def offset_text(delta: timedelta) -> str:
@@ -116,10 +52,10 @@ def offset_text(delta: timedelta) -> str:
 class Timeline:
     """Prints each observation as one line: virtual offset, local virtual time, what happened."""
 
-    def __init__(self, start: datetime, zone: ZoneInfo, labels: dict[str, str]) -> None:
+    def __init__(self, start: datetime, zone: ZoneInfo, language: str) -> None:
         self.start = start
         self.zone = zone
-        self.labels = labels
+        self.language = language
 
     def stamp(self, at: datetime) -> str:
         local = at.astimezone(self.zone)
@@ -133,7 +69,7 @@ class Timeline:
     def describe(self, seen: Observation) -> str:
         if seen.kind == "step" and seen.step is not None:
             step = seen.step
-            what = {"silence": f"[italic]{self.labels['silent']}[/]", "wait": "⋯"}.get(
+            what = {"silence": f"[italic]{_text('silent', self.language)}[/]", "wait": "⋯"}.get(
                 step.action, f"{step.action} {step.trigger}".strip()
             )
             note = f" — {escape(step.note)}" if step.note else ""
@@ -141,7 +77,7 @@ class Timeline:
             values = f" [dim]({escape(values)})[/]" if values else ""
             return f"[bold cyan]▶ {escape(step.actor or '·')}[/] {what}{values}{note}"
         if seen.kind == "speed":
-            return f"[magenta]⏩ {self.labels['speed']} ×{seen.detail}[/]"
+            return f"[magenta]⏩ {_text('speed', self.language)} ×{seen.detail}[/]"
         if seen.kind == "problem":
             return f"[bold red]✗ {escape(seen.detail)}[/]"
         return self._event(seen.event or {}, seen.message)
@@ -187,7 +123,7 @@ def _took(delta: timedelta) -> str:
 
 def print_summary(
     result: RunResult,
-    labels: dict[str, str],
+    language: str,
     speeds: list[float],
     zone: ZoneInfo,
     audiences: Mapping[str, str] | None = None,
@@ -206,9 +142,9 @@ def print_summary(
         message = by_id.get(data["message_id"])
         if message is not None and message.audience not in first:
             first[message.audience] = (datetime.fromisoformat(event["at"]), message.channel)
-    inform = Table(title=labels["inform"])
+    inform = Table(title=_text("inform", language))
     for col in ("audience", "after", "channel", "first"):
-        inform.add_column(labels[col])
+        inform.add_column(_text(col, language))
     for audience in sorted({m.audience for m in result.messages}):
         if audience in first:
             at, channel = first[audience]
@@ -219,12 +155,17 @@ def print_summary(
                 f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
             )
         else:
-            inform.add_row(titles.get(audience, audience), labels["nobody"], "", labels["never"])
+            inform.add_row(
+                titles.get(audience, audience),
+                _text("nobody", language),
+                "",
+                _text("never", language),
+            )
     out_console.print(inform)
 
-    reminders = Table(title=labels["reminders"])
+    reminders = Table(title=_text("reminders", language))
     for col in ("timer", "after", "late"):
-        reminders.add_column(labels[col])
+        reminders.add_column(_text(col, language))
     for event in result.events:
         if event["kind"] in ("timer", "reminder"):
             key = event["data"]["timer"]
@@ -237,9 +178,9 @@ def print_summary(
             reminders.add_row(name, _took(at - start), f"{event['data']['late_seconds']:g}")
     out_console.print(reminders)
 
-    decisions = Table(title=labels["decisions"])
+    decisions = Table(title=_text("decisions", language))
     for col in ("request", "by", "decision", "took", "status"):
-        decisions.add_column(labels[col])
+        decisions.add_column(_text(col, language))
     approvals = {a.id: a for a in result.approvals}
     for event in result.events:
         if event["kind"] != "decision":
@@ -250,32 +191,32 @@ def print_summary(
         decisions.add_row(
             approval.trigger,
             event["data"]["decided_by"],
-            labels.get(decision, decision),
+            label("exercise_", decision, language),
             _took(took),
-            labels.get(approval.status, approval.status),
+            label("exercise_", approval.status, language),
         )
     for approval in result.approvals:
         if not any(
             e["kind"] == "decision" and e["data"]["approval_id"] == approval.id
             for e in result.events
         ):
-            status = labels.get(approval.status, approval.status)
+            status = label("exercise_", approval.status, language)
             decisions.add_row(approval.trigger, "—", "—", "—", status)
     out_console.print(decisions)
 
     marked = sum(1 for m in result.messages if _marked(m.subject) and _marked(m.body_text))
     out_console.print(
-        f"{labels['wall']}: {result.wall_seconds:.1f} s · {labels['virtual']}: "
-        f"{_took(result.ended_at - start)} · {labels['speed']} "
+        f"{_text('wall', language)}: {result.wall_seconds:.1f} s · {_text('virtual', language)}: "
+        f"{_took(result.ended_at - start)} · {_text('speed', language)} "
         f"{' → '.join(f'×{s:g}' for s in speeds)} · "
-        f"{marked}/{len(result.messages)} {labels['marked']}"
+        f"{marked}/{len(result.messages)} {_text('marked', language)}"
     )
     if result.problems:
-        err_console.print(f"[bold red]{labels['problems']}:[/]")
+        err_console.print(f"[bold red]{_text('problems', language)}:[/]")
         for problem in result.problems:
             err_console.print(f"  ✗ {escape(problem)}")
     else:
-        out_console.print(f"[green]{labels['ok']}[/]")
+        out_console.print(f"[green]{_text('ok', language)}[/]")
 
 
 def _plan_location(plan: str | None, settings: Settings) -> tuple[Path, str | None]:
@@ -326,7 +267,7 @@ def exercise(
         # previous one still runs is harmless: neither belongs between the timeline's lines.
         logging.getLogger("channels").setLevel(logging.ERROR)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
-        labels = LABELS.get(settings.lang, LABELS["sv"])
+        language = settings.lang
         parsed = load_script(script, repo_root=REPO_ROOT)
         workflows, plan_name = _plan_location(plan or parsed.plan, settings)
         if plan_name and plan_name != parsed.plan:
@@ -342,7 +283,7 @@ def exercise(
                     zone = ZoneInfo(
                         runner.app.plans.current(parsed.plan).workflow.document.timezone
                     )
-                    timeline = Timeline(runner.start, zone, labels)
+                    timeline = Timeline(runner.start, zone, language)
                 timeline(seen)
 
             runner = ExerciseRunner(
@@ -353,8 +294,8 @@ def exercise(
                 allow_real_recipients=allow_real,
                 observer=observe,
             )
-            out_console.rule(f"[bold]{labels['title']}: {escape(parsed.title)}[/]")
-            out_console.print(f"[dim]{labels['data']}: {folder}[/]")
+            out_console.rule(f"[bold]{_text('title', language)}: {escape(parsed.title)}[/]")
+            out_console.print(f"[dim]{_text('data', language)}: {folder}[/]")
             try:
                 result = runner.run()
             finally:
@@ -363,15 +304,15 @@ def exercise(
             workflow = runner.app.plans.current(parsed.plan).workflow
             zone = ZoneInfo(workflow.document.timezone)
             audiences = {
-                name: localized(audience.title, settings.lang) or name
+                name: localized(audience.title, language) or name
                 for name, audience in workflow.audiences.items()
             }
-            print_summary(result, labels, runner.speeds, zone, audiences)
+            print_summary(result, language, runner.speeds, zone, audiences)
             return 1 if result.problems else 0
         finally:
             if remove:
                 shutil.rmtree(folder, ignore_errors=True)
             else:
-                out_console.print(f"{labels['kept']} {folder}")
+                out_console.print(f"{_text('kept', language)} {folder}")
 
     raise typer.Exit(run(body))

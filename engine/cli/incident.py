@@ -1,10 +1,11 @@
-"""`driftplan incident ...`: declare, list, show, actions, fire, approve, log."""
+"""`driftplan incident ...`: declare, list, show, actions, fire, approve, log, messages, preview."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.common import (
@@ -13,17 +14,19 @@ from engine.cli.common import (
     JsonOpt,
     LangOpt,
     SetOpt,
-    _app,
+    app_from,
     emit_json,
-    incident_app,
     out_console,
     parse_sets,
     run,
 )
+from engine.cli.outbox import message_view, print_messages
 from engine.texts import label, t
 
+app = typer.Typer(no_args_is_help=True, help="Declare, advance and inspect incidents.")
 
-@incident_app.command("declare")
+
+@app.command("declare")
 def declare(
     as_user: AsOpt,
     sets: SetOpt = None,
@@ -36,7 +39,7 @@ def declare(
     values = parse_sets(sets)
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         result = application.service.declare(actor_id=as_user, values=values, workflow=workflow)
         if as_json:
             emit_json(application.service.show(result.incident_id))
@@ -50,7 +53,7 @@ def declare(
     run(body)
 
 
-@incident_app.command("list")
+@app.command("list")
 def list_incidents(
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
     data: DataOpt = None,
@@ -60,7 +63,7 @@ def list_incidents(
     """List open incidents (or all with --all)."""
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         if as_json:
             emit_json(application.service.incidents(include_closed=all_))
             return
@@ -85,14 +88,14 @@ def list_incidents(
     run(body)
 
 
-@incident_app.command("show")
+@app.command("show")
 def show(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """Show one incident: state, data, pending decisions."""
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         view = application.service.show(incident_id)
         if as_json:
             emit_json(view)
@@ -125,7 +128,7 @@ def show(
     run(body)
 
 
-@incident_app.command("actions")
+@app.command("actions")
 def actions(
     incident_id: str,
     as_user: AsOpt,
@@ -136,7 +139,7 @@ def actions(
     """What you may do now on this incident."""
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         items = application.service.actions(incident_id=incident_id, actor_id=as_user)
         if as_json:
             emit_json(items)
@@ -157,7 +160,7 @@ def actions(
     run(body)
 
 
-@incident_app.command("fire")
+@app.command("fire")
 def fire(
     incident_id: str,
     trigger: str,
@@ -171,7 +174,7 @@ def fire(
     values = parse_sets(sets)
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         result = application.service.fire(
             incident_id=incident_id, trigger=trigger, actor_id=as_user, values=values
         )
@@ -193,7 +196,7 @@ def fire(
     run(body)
 
 
-@incident_app.command("approve")
+@app.command("approve")
 def approve(
     approval_id: str,
     as_user: AsOpt,
@@ -214,7 +217,7 @@ def approve(
     """Approve (or --reject) a pending decision."""
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         result = application.service.decide(
             approval_id=approval_id,
             actor_id=as_user,
@@ -233,14 +236,14 @@ def approve(
     run(body)
 
 
-@incident_app.command("log")
+@app.command("log")
 def log(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """The incident's event log, oldest first."""
 
     def body() -> None:
-        application = _app(data, lang)
+        application = app_from(data, lang)
         events = application.service.log(incident_id)
         if as_json:
             emit_json(events)
@@ -266,5 +269,68 @@ def log(
                 moved,
             )
         out_console.print(table)
+
+    run(body)
+
+
+@app.command("messages")
+def incident_messages(
+    incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+) -> None:
+    """Messages of an incident: channel, audience, subject, status, attempts, results."""
+
+    def body() -> None:
+        application = app_from(data, lang)
+        items = [message_view(m) for m in application.service.messages(incident_id)]
+        print_messages(items, as_json, application.settings.lang)
+
+    run(body)
+
+
+@app.command("preview")
+def incident_preview(
+    as_user: AsOpt,
+    incident_id: Annotated[
+        str | None, typer.Argument(help="Incident (omit with --declare)")
+    ] = None,
+    trigger: Annotated[str | None, typer.Argument(help="Trigger to preview")] = None,
+    declare: Annotated[bool, typer.Option("--declare", help="Preview a declaration.")] = False,
+    sets: SetOpt = None,
+    workflow: Annotated[str | None, typer.Option("--workflow")] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Show every message firing would send — and send nothing."""
+    values = parse_sets(sets)
+    if declare == (incident_id is not None):
+        raise typer.BadParameter("give ID TRIGGER, or --declare", param_hint="ID")
+    if incident_id is not None and trigger is None:
+        raise typer.BadParameter("give the trigger to preview", param_hint="TRIGGER")
+
+    def body() -> None:
+        application = app_from(data, lang)
+        preview = application.service.preview(
+            actor_id=as_user,
+            values=values,
+            incident_id=incident_id,
+            trigger=trigger,
+            workflow=workflow,
+        )
+        if as_json:
+            emit_json(preview)
+            return
+        for m in preview["messages"]:
+            out_console.rule(f"{m['channel']} → {m['audience']} ({m['recipients']})")
+            out_console.print(f"[bold]{escape(m['subject'])}[/]")
+            out_console.print(escape(m["body"]))
+        out_console.print(
+            t(
+                "preview_done",
+                application.settings.lang,
+                count=len(preview["messages"]),
+                result=preview["result"],
+            )
+        )
 
     run(body)

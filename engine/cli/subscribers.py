@@ -1,9 +1,10 @@
 """`driftplan subscribers ...`: newsletter subscribers with double opt-in (add, confirm, ...).
 
-A thin layer over `engine.service.subscriptions`. Until the web endpoint and a confirmation e-mail
-exist, `add` prints the confirmation link, and whoever adds a subscriber passes it on (or opens
-it, after checking with the person). `list` never prints tokens: a token lets its holder confirm
-or end a subscription, and a subscriber list gets pasted into tickets.
+A thin layer over the subscription use cases (`App.service.subscriptions`). Until the web
+endpoint and a confirmation e-mail exist, `add` prints the confirmation link, and whoever adds a
+subscriber passes it on (or opens it, after checking with the person). `list` never prints
+tokens: a token lets its holder confirm or end a subscription, and a subscriber list gets pasted
+into tickets.
 """
 
 from __future__ import annotations
@@ -16,23 +17,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.bootstrap import App
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, _app, app, emit_json, out_console, run
+from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
 from engine.errors import CommandError, DriftplanError
-from engine.service.subscriptions import (
-    confirm,
-    confirm_url,
-    list_subscribers,
-    subscribe,
-    subscriber_audiences,
-    unsubscribe,
-)
+from engine.service.subscriptions import confirm_url
 from engine.store.records import SUBSCRIBER_CONFIRMED, Subscriber
 from engine.texts import t
 
-subscribers_app = typer.Typer(
+app = typer.Typer(
     no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
 )
-app.add_typer(subscribers_app, name="subscribers")
 
 AudienceOpt = Annotated[
     str | None,
@@ -70,7 +63,7 @@ def _default_audience(valid: list[str]) -> str:
     )
 
 
-@subscribers_app.command("add")
+@app.command("add")
 def add(
     email: str,
     audience: AudienceOpt = None,
@@ -82,17 +75,10 @@ def add(
     """Subscribe an address (pending until confirmed); prints the confirmation link."""
 
     def body() -> None:
-        application = _app(data, lang)
-        valid = subscriber_audiences(application.plans)
-        chosen = audience if audience is not None else _default_audience(valid)
-        stored = subscribe(
-            application.database,
-            audience=chosen,
-            email=email,
-            name=name,
-            now=application.clock.now(),
-            audiences=valid,
-        )
+        application = app_from(data, lang)
+        subscriptions = application.service.subscriptions
+        chosen = audience if audience is not None else _default_audience(subscriptions.audiences())
+        stored = subscriptions.subscribe(audience=chosen, email=email, name=name)
         done = stored.status == SUBSCRIBER_CONFIRMED
         url = None if done else confirm_url(application.settings.public_url, stored.token)
         if as_json:
@@ -124,35 +110,35 @@ def _report(stored: Subscriber, text_key: str, language: str, as_json: bool) -> 
     out_console.print(escape(text))
 
 
-@subscribers_app.command("confirm")
+@app.command("confirm")
 def confirm_command(
     token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """Confirm a subscription with the token from its confirmation link."""
 
     def body() -> None:
-        application = _app(data, lang)
-        stored = confirm(application.database, token, application.clock.now())
+        application = app_from(data, lang)
+        stored = application.service.subscriptions.confirm(token)
         _report(stored, "subscriber_confirmed", application.settings.lang, as_json)
 
     run(body)
 
 
-@subscribers_app.command("unsubscribe")
+@app.command("unsubscribe")
 def unsubscribe_command(
     token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """End a subscription with the token from its unsubscribe link (repeating is harmless)."""
 
     def body() -> None:
-        application = _app(data, lang)
-        stored = unsubscribe(application.database, token)
+        application = app_from(data, lang)
+        stored = application.service.subscriptions.unsubscribe(token)
         _report(stored, "subscriber_unsubscribed", application.settings.lang, as_json)
 
     run(body)
 
 
-@subscribers_app.command("list")
+@app.command("list")
 def list_command(
     audience: AudienceOpt = None,
     status: Annotated[
@@ -165,8 +151,8 @@ def list_command(
     """List subscribers with their status (tokens are never shown)."""
 
     def body() -> None:
-        application = _app(data, lang)
-        found = list_subscribers(application.database, audience=audience, status=status)
+        application = app_from(data, lang)
+        found = application.service.subscriptions.list(audience=audience, status=status)
         if as_json:
             emit_json([subscriber_view(s) for s in found])
             return

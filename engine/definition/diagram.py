@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.definition.definition import Definition
 from engine.definition.durations import format_duration
-from engine.definition.loader import Definition
 from engine.definition.schema import Gate, StateDef, TimerDef, TransitionDef, localized
 
 

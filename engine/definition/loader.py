@@ -9,59 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from engine.definition.checks.workflow import check_workflow
+from engine.definition.definition import Definition, TemplateSource
 from engine.definition.schema import Workflow, localized
 from engine.definition.yaml_loader import Positions, load_yaml
 from engine.errors import DefinitionError, Problem
-
-
-@dataclass(frozen=True)
-class TemplateSource:
-    """The Jinja source of one template in one language."""
-
-    subject: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Definition:
-    """A checked plan, ready to run. Immutable; shared by every incident of its version."""
-
-    workflow: Workflow
-    source: str
-    positions: Positions
-    snapshot: Mapping[str, Any]  # {"plan": text, "files": {relative path: text}}
-    sha256: str
-    templates: Mapping[str, Mapping[str, TemplateSource]]  # template -> language -> source
-    warnings: tuple[Problem, ...] = field(default_factory=tuple)
-
-    @property
-    def name(self) -> str:
-        return self.workflow.document.name
-
-    @property
-    def version(self) -> str:
-        return str(self.workflow.document.version)
-
-    @property
-    def language(self) -> str:
-        return self.workflow.document.language
-
-    def title(self, language: str | None = None) -> str:
-        return localized(self.workflow.document.title, language or self.language)
-
-    def template(self, name: str, language: str) -> TemplateSource:
-        """The template's source in `language`, falling back to the plan's language."""
-        per_language = self.templates[name]
-        for key in (language, self.language, ""):
-            if key in per_language:
-                return per_language[key]
-        return next(iter(per_language.values()))
 
 
 def _data_path(raw: Any, loc: Iterable[str | int]) -> tuple[str | int, ...]:
@@ -223,7 +180,6 @@ def parse_definition(
     )
     if not check:
         return definition
-    from engine.definition.checks.workflow import check_workflow  # noqa: PLC0415  (checks imports us)
 
     problems = check_workflow(definition, known_kinds=known_kinds)
     errors = [p for p in problems if p.severity == "error"]

@@ -4,12 +4,15 @@ The Typer CLI (`engine/cli/`) only parses arguments and prints: these functions 
 code and the text, so they are tested without a terminal. Validation reports warnings as well as
 errors, which is why it runs the checks itself instead of relying on `load_definition` (that one
 raises on errors only and drops the warnings of a failing plan).
+
+Like the rest of the definition layer they do no I/O beyond reading plan files: the caller says
+which folder holds the installed plans and which channel kinds exist (the CLI passes
+`Settings.workflows` and the channel registry's names).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,24 +21,11 @@ from engine.definition.diagram import to_dot, to_mermaid
 from engine.definition.loader import load_definition, parse_definition
 from engine.errors import DefinitionError, Problem
 
-# Used when the channels package cannot be imported (a trimmed install, or tools run without it).
-BUILTIN_KINDS = frozenset({"email", "newsletter", "banner", "news", "webhook", "calendar"})
-
 DIAGRAM_FORMATS = ("mermaid", "dot")
 
 
-def default_known_kinds() -> frozenset[str]:
-    """The channel kinds installed: the registry's built-ins and plug-ins, else the built-ins."""
-    try:
-        from channels.registry import known_kind_names  # noqa: PLC0415  (optional at runtime)
-    except ImportError:
-        return BUILTIN_KINDS
-    return frozenset(known_kind_names())
-
-
-def default_plan_paths() -> list[str]:
-    """`*.yaml` in $DRIFTPLAN_WORKFLOWS, or in ./workflows, sorted."""
-    folder = Path(os.environ.get("DRIFTPLAN_WORKFLOWS") or "workflows")
+def default_plan_paths(folder: Path) -> list[str]:
+    """`*.yaml` (and `*.yml`) in the workflows folder, sorted."""
     return sorted(str(p) for p in [*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
@@ -60,13 +50,21 @@ def _plural(count: int, word: str) -> str:
 
 
 def run_validate(
-    paths: list[str], *, as_json: bool = False, known_kinds: Iterable[str] | None = None
+    paths: list[str],
+    *,
+    workflows: Path,
+    known_kinds: Iterable[str],
+    as_json: bool = False,
 ) -> tuple[int, str]:
-    """Validate plans; returns (exit code, output). Exit 0 when all are valid, else 1."""
-    kinds = frozenset(known_kinds) if known_kinds is not None else default_known_kinds()
-    targets = list(paths) or default_plan_paths()
+    """Validate plans; returns (exit code, output). Exit 0 when all are valid, else 1.
+
+    Without `paths`, every plan in the `workflows` folder is checked; channel kinds are checked
+    against `known_kinds`.
+    """
+    kinds = frozenset(known_kinds)
+    targets = list(paths) or default_plan_paths(workflows)
     if not targets:
-        folder = os.environ.get("DRIFTPLAN_WORKFLOWS") or "workflows"
+        folder = workflows
         message = f"no plans found: {folder}/ holds no *.yaml file; name the plans to check"
         if as_json:
             return 1, json.dumps({"files": [], "error": message}, ensure_ascii=False)
@@ -95,8 +93,15 @@ def run_validate(
     return code, "\n".join(lines)
 
 
-def run_diagram(path: str, fmt: str = "mermaid", *, language: str | None = None) -> str:
-    """The plan at `path` drawn as Mermaid or DOT text, in `language` (default: the plan's).
+def run_diagram(
+    path: str,
+    fmt: str = "mermaid",
+    *,
+    known_kinds: Iterable[str],
+    language: str | None = None,
+) -> str:
+    """The plan at `path` drawn as Mermaid or DOT text, in `language` (default: the plan's);
+    its channel kinds are checked against `known_kinds`.
 
     Raises `DefinitionError` for an invalid plan, and ValueError for an unknown format.
     """
@@ -104,6 +109,6 @@ def run_diagram(path: str, fmt: str = "mermaid", *, language: str | None = None)
         raise ValueError(
             f"unknown diagram format {fmt!r}; choose one of {', '.join(DIAGRAM_FORMATS)}"
         )
-    definition = load_definition(path, known_kinds=default_known_kinds())
+    definition = load_definition(path, known_kinds=known_kinds)
     draw = to_mermaid if fmt == "mermaid" else to_dot
     return draw(definition, language or definition.language)

@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.definition.schema import NAME_RE, Audience, Workflow
+from engine.definition.schema import NAME_RE, Workflow
 from engine.definition.yaml_loader import Positions, load_yaml
 from engine.directory.csv_lists import parse_csv
 from engine.domain.addresses import EMAIL_RE, ID_RE, PHONE_RE
-from engine.errors import DefinitionError, DirectoryError, NotFound
-from engine.ports import Recipient
+from engine.errors import DefinitionError, DirectoryError
 
 PERSON_KEYS = ("id", "name", "email", "phone", "roles", "subregion")
 MEMBER_KEYS = ("address", "name", "organisation")
@@ -82,45 +81,6 @@ class Directory:
 
     people: dict[str, Person] = field(default_factory=dict)
     lists: dict[str, ContactList] = field(default_factory=dict)
-
-    def people_with_roles(
-        self, roles: Iterable[str], *, subregions: Collection[str] | None = None
-    ) -> list[Person]:
-        """People holding any of `roles`; with `subregions`, only people of those sub-regions."""
-        wanted = set(roles)
-        return [
-            p
-            for p in self.people.values()
-            if wanted.intersection(p.roles) and (subregions is None or p.subregion in subregions)
-        ]
-
-    def members(self, list_name: str) -> list[Member]:
-        """The members of a contact list; `NotFound` names the lists there are."""
-        if list_name not in self.lists:
-            known = ", ".join(sorted(self.lists)) or "(none)"
-            raise NotFound(f"No contact list '{list_name}' in the directory. Lists: {known}.")
-        return list(self.lists[list_name].members)
-
-    def recipients_for(self, audience: Audience) -> list[Recipient]:
-        """The audience's people (by role) and list members, each address once.
-
-        Newsletter subscribers are not part of the directory file; the caller adds them.
-        """
-        recipients: list[Recipient] = []
-        seen: set[str] = set()
-
-        def add(recipient: Recipient) -> None:
-            key = recipient.address.casefold()
-            if key not in seen:
-                seen.add(key)
-                recipients.append(recipient)
-
-        for person in self.people_with_roles(audience.roles):
-            add(Recipient(address=person.email, name=person.name, person_id=person.id))
-        for list_name in audience.lists:
-            for member in self.members(list_name):
-                add(Recipient(address=member.address, name=member.name, person_id=member.person_id))
-        return recipients
 
 
 def _choices(values: Iterable[str]) -> str:

@@ -20,14 +20,14 @@ from typing import Any
 
 from transitions import Machine
 
-from engine.definition.loader import Definition
+from engine.definition.definition import Definition
 from engine.definition.schema import (
     Action,
     Gate,
     TransitionDef,
-    localized,
 )
 from engine.domain.conditions import explain_failure, holds
+from engine.domain.field_rules import check_fields, merge_changes
 from engine.domain.outcome import (
     Actor,
     GateRequest,
@@ -37,7 +37,6 @@ from engine.domain.outcome import (
 )
 from engine.errors import (
     ConditionFailed,
-    InvalidField,
     MissingField,
     NotAuthorized,
     TransitionNotAllowed,
@@ -277,10 +276,11 @@ class Evaluator:
                 allowed,
                 action_sv=f"utföra '{trigger}'",
             )
-        merged = self._merge(transitions[0], data, changes)
+        merged = merge_changes(transitions[0], data, changes)
         chosen = self._choose(candidates, merged, flags, now, trigger)
         t = self.workflow.transitions[chosen]
-        self._check_fields(chosen, t, data, merged, changes, state is None)
+        needed = self._needed_declaring[chosen] if state is None else self._needed[chosen]
+        check_fields(self.workflow, t, self._accepted[chosen], needed, data, merged, changes)
         new_flags = frozenset(flags) | frozenset(t.flags)
         applied = {k: merged[k] for k in changes}
         if t.gate is not None and not approved:
@@ -309,18 +309,6 @@ class Evaluator:
                 )
         return self._apply(chosen, t, state, merged, applied, new_flags)
 
-    def _merge(
-        self, t: TransitionDef, data: Mapping[str, Any], changes: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        merged = dict(data)
-        for key, value in changes.items():
-            if key in t.append and isinstance(value, list):
-                old = list(merged.get(key) or [])
-                merged[key] = old + [v for v in value if v not in old]
-            else:
-                merged[key] = value
-        return merged
-
     def _choose(
         self,
         candidates: list[int],
@@ -336,51 +324,6 @@ class Evaluator:
         first = self.workflow.transitions[candidates[0]].conditions
         assert first is not None  # a candidate without conditions would have been chosen
         raise ConditionFailed(trigger, explain_failure(first, merged, flags, now))
-
-    def _check_fields(
-        self,
-        index: int,
-        t: TransitionDef,
-        data: Mapping[str, Any],
-        merged: Mapping[str, Any],
-        changes: Mapping[str, Any],
-        declaring: bool,
-    ) -> None:
-        accepted = self._accepted[index]
-        for key in changes:
-            if key not in self.workflow.fields:
-                # Callers parse input by the plan's fields first; this guards the store anyway.
-                known = ", ".join(sorted(self.workflow.fields))
-                raise InvalidField(
-                    key,
-                    f"unknown field. Known fields: {known}",
-                    detail_sv=f"okänd uppgift. Kända uppgifter: {known}",
-                )
-            if accepted is not None and key not in accepted:
-                sets = ", ".join(sorted(accepted)) or "(nothing)"
-                raise InvalidField(
-                    key,
-                    f"'{t.trigger}' does not set this field. It sets: {sets}",
-                    detail_sv=f"'{t.trigger}' ändrar inte den här uppgiften. Den ändrar: {sets}",
-                )
-        needed = self._needed_declaring[index] if declaring else self._needed[index]
-        # A required field the trigger appends to must bring new values in this very trigger:
-        # what the incident already holds does not count (add_reserve_subregion adds one).
-        missing = sorted(
-            {
-                n
-                for n in needed
-                if merged.get(n) in (None, "", [])
-                or (n in t.append and changes.get(n) in (None, "", []))
-            }
-        )
-        if missing:
-            raise MissingField(missing, f"'{t.trigger}'")
-        for key in t.append:
-            # Appending must add something new, or the decision would be about nothing.
-            old = data.get(key) or []
-            if key in changes and changes[key] and all(v in old for v in changes[key]):
-                raise InvalidField(key, f"every value given is already set ({', '.join(old)})")
 
     def _gate_request(
         self,
@@ -439,9 +382,6 @@ class Evaluator:
         return Outcome(
             t.trigger, t, state, state, True, merged, applied, flags, intents, reset_timers=resets
         )
-
-    def title(self, t: TransitionDef, language: str) -> str:
-        return localized(t.title, language) or t.trigger
 
 
 _lock = threading.Lock()

@@ -89,3 +89,14 @@ class Outcome:
     @property
     def is_pending(self) -> bool:
         return self.pending is not None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: `done` or `pending_approval`, the state after, an approval id."""
+
+    result: str
+    state: str
+    incident_id: str
+    approval_id: str | None = None
+    messages: int = 0

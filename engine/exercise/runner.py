@@ -15,7 +15,6 @@ would have logged.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,14 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.bootstrap import App, build
+from engine.domain.outcome import CommandResult
 from engine.errors import ConfigurationError, Conflict
 from engine.exercise.script import Script, Step, fired_timer_names
-from engine.scheduler.alarm import AlarmClock, LeaderLock
+from engine.scheduler.alarm import AlarmClock
 from engine.scheduler.clocks import ScaledClock
-from engine.service.commands import CommandResult
-from engine.service.delivery import Dispatcher
-from engine.service.directory_admin import import_directory
-from engine.service.timers import TimerRunner
 from engine.settings import Settings
 
 MAX_CONFLICT_RETRIES = 5  # a timer may commit on the incident between our read and write
@@ -109,16 +105,13 @@ class ExerciseRunner:
         self.start = start
         # Never the installation's own database: the exercise gets its own SQLite file.
         settings = Settings(data=data_dir, workflows=workflows, database_url=None)
-        self.app: App = build(settings, clock=self.clock)
-        self.data_dir = data_dir
-        self.dispatcher = Dispatcher(
-            database=self.app.database,
-            plans=self.app.plans,
-            clock=self.clock,
-            data_dir=str(data_dir),
-            environ=safe_environ(os.environ if environ is None else environ, self.allow_real),
+        visible = settings.environ if environ is None else environ
+        self.app: App = build(
+            settings, clock=self.clock, channel_environ=safe_environ(visible, self.allow_real)
         )
-        self.runner = TimerRunner(self.app.service)
+        self.data_dir = data_dir
+        self.dispatcher = self.app.dispatcher
+        self.runner = self.app.timers
         self.alarm: AlarmClock | None = None
         self.incident = ""
         self.approvals: dict[str, str] = {}  # "last" and trigger -> latest approval id
@@ -130,7 +123,7 @@ class ExerciseRunner:
 
     # ------------------------------------------------------------------ running
     def run(self) -> RunResult:
-        import_directory(self.app, self.script.directory)
+        self.app.service.directory.import_file(self.script.directory)
         started = time.monotonic()
         start = self.start
         self.clock.resume()
@@ -153,9 +146,8 @@ class ExerciseRunner:
         return self._result(time.monotonic() - started)
 
     def _start_alarm(self) -> None:
-        lock = LeaderLock(self.app.database, self.data_dir)
-        self.alarm = AlarmClock(
-            self.runner, lock=lock, sweep_seconds=self.sweep_seconds, to_real=self.clock.to_real
+        self.alarm = self.app.alarm_clock(
+            sweep_seconds=self.sweep_seconds, to_real=self.clock.to_real
         )
         self.alarm.start()
 

@@ -26,13 +26,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from engine.domain.model import Timer
-from engine.service.timers import TimerRunner
+from engine.ports import TimerFiring
 
 log = logging.getLogger(__name__)
 
 # The text reference APScheduler stores instead of a callable object.
 JOB_FUNC = "engine.scheduler.alarm:fire_timer_job"
-_runners: dict[str, TimerRunner] = {}
+_runners: dict[str, TimerFiring] = {}
 LOCK_KEY = 0x64726966  # "drif": the advisory lock id of driftplan's scheduler
 
 
@@ -125,7 +125,7 @@ class AlarmClock:
 
     def __init__(
         self,
-        runner: TimerRunner,
+        runner: TimerFiring,
         *,
         lock: LeaderLock,
         sweep_seconds: float = 2.0,
@@ -168,8 +168,7 @@ class AlarmClock:
 
     def rearm(self, timer_id: str) -> None:
         """Schedule one timer's job again (it woke before its due time)."""
-        with self.runner.service.db.unit_of_work(read_only=True) as uow:
-            timer = uow.timers.get(timer_id)
+        timer = self.runner.timer(timer_id)
         run_at = max(self.to_real(timer.due_at), datetime.now(UTC) + timedelta(milliseconds=10))
         self._add_job(timer.id, run_at)
 
@@ -195,8 +194,7 @@ class AlarmClock:
                     return
                 log.info("this process now runs the timers (leader)")
             self.runner.fire_due()
-            with self.runner.service.db.unit_of_work(read_only=True) as uow:
-                open_timers = uow.timers.list_open()
+            open_timers = self.runner.open_timers()
             wanted = {t.id for t in open_timers}
             for stale in self._known - wanted:
                 job = self._scheduler.get_job(stale)

@@ -19,9 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.domain.model import DEAD, PENDING, RETRYING, SENT, Message
+from engine.domain.model import DEAD, RETRYING, SENT, Message
 from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
-from engine.ports import Channel, Clock, DeliveryReport, Meeting, OutgoingMessage, Recipient
+from engine.ports import (
+    Channel,
+    ChannelKinds,
+    Clock,
+    DeliveryReport,
+    Meeting,
+    OutgoingMessage,
+    Recipient,
+    Store,
+)
 from engine.service.plans import PlanLibrary
 from engine.service.subscriptions import unsubscribe_url
 
@@ -59,9 +68,10 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        database: Any,
+        database: Store,
         plans: PlanLibrary,
         clock: Clock,
+        channels: ChannelKinds,
         data_dir: str,
         environ: Mapping[str, str],
         public_url: str = "",
@@ -71,6 +81,7 @@ class Dispatcher:
         self.db = database
         self.plans = plans
         self.clock = clock
+        self.channels = channels
         self.data_dir = data_dir
         self.environ = dict(environ)
         self.public_url = public_url.rstrip("/")
@@ -81,21 +92,18 @@ class Dispatcher:
 
     # --------------------------------------------------------------- channels
     def channel_for(
-        self, definition_sha: str, snapshot: Any, channel_name: str
+        self, definition_sha: str, snapshot: Mapping[str, Any] | None, channel_name: str
     ) -> tuple[Channel, dict[str, str]]:
         """The (reused) channel instance for a plan channel; connections stay open."""
-        from channels.registry import load_channel_kinds, resolve_settings  # noqa: PLC0415
-
         definition = self.plans.pinned(definition_sha, snapshot)
         spec = definition.workflow.channels[channel_name]
-        settings = resolve_settings(spec.kind, spec.settings, self.environ)
+        settings = self.channels.resolve(spec.kind, spec.settings, self.environ)
         settings.setdefault("channel", channel_name)
         settings.setdefault("timezone", definition.workflow.document.timezone)
         key = (definition_sha, channel_name)
         found = self._channels.get(key)
         if found is None:
-            kinds = load_channel_kinds()
-            found = kinds[spec.kind](settings, data_dir=self.data_dir)
+            found = self.channels.factories()[spec.kind](settings, data_dir=self.data_dir)
             self._channels[key] = found
         return found, settings
 
@@ -311,36 +319,3 @@ class Dispatcher:
             self.policy.base_delay.total_seconds() * 2 ** (attempts - 1),
         )
         return timedelta(seconds=step * (0.5 + self._rng.random() / 2))
-
-
-def requeue(database: Any, message_id: str, now: datetime, *, actor: str) -> Message:
-    """Put a dead letter back in the queue: only its failed recipients are tried again.
-
-    No authorisation here: `engine.service.outbox.retry_dead_letter` checks who `actor` is first.
-    """
-    with database.unit_of_work() as uow:
-        message: Message = uow.messages.get(message_id)
-        if message.status != DEAD:
-            raise Conflict(
-                f"Message {message_id} is {message.status}, not a dead letter; "
-                "only dead letters can be retried."
-            )
-        message.results = [r for r in message.results if r.get("status") == "sent"]
-        message.status = PENDING
-        message.attempts = 0
-        message.next_attempt_at = now
-        message.last_error = ""
-        uow.messages.update(message)
-        incident = uow.incidents.get(message.incident_id)
-        uow.events.append(
-            incident,
-            actor=actor,
-            kind="delivery_requeued",
-            trigger=None,
-            from_state=incident.state,
-            to_state=incident.state,
-            at=now,
-            data={"message_id": message.id},
-        )
-        uow.commit()
-        return message

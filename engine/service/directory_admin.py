@@ -7,22 +7,21 @@ when the directory is imported, not when a decision is needed at 3 a.m.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.directory.parse import parse_directory
+from engine.domain.model import Person as StoredPerson
 from engine.errors import DirectoryError
 from engine.ports import Recipient
-from engine.store.records import Person as StoredPerson
-
-if TYPE_CHECKING:
-    from engine.bootstrap import App
+from engine.service.plans import PlanLibrary
+from engine.service.workspace import Workspace
 
 
-def _plan_vocabulary(application: App) -> tuple[set[str], set[str], set[str]]:
+def _plan_vocabulary(plans: PlanLibrary) -> tuple[set[str], set[str], set[str]]:
     roles: set[str] = set()
     subregions: set[str] = set()
     scoped: set[str] = set()
-    for path in application.plans.files():
+    for path in plans.files():
         try:
             from engine.definition.loader import load_definition  # noqa: PLC0415
 
@@ -35,61 +34,69 @@ def _plan_vocabulary(application: App) -> tuple[set[str], set[str], set[str]]:
     return roles, subregions, scoped
 
 
-def import_directory(application: App, file: Path) -> dict[str, int]:
-    """Validate the whole file first; only a valid directory replaces the stored one."""
-    try:
-        text = file.read_bytes()
-    except OSError as exc:
-        raise DirectoryError(f"{file}: cannot read: {exc.strerror or exc}") from None
-    roles, subregions, scoped = _plan_vocabulary(application)
-    directory = parse_directory(
-        text,
-        str(file),
-        base=file.parent,
-        roles=roles or None,
-        subregions=subregions or None,
-        scoped_roles=scoped,
-    )
-    people = [
-        StoredPerson(
-            id=p.id,
-            name=p.name,
-            email=p.email,
-            phone=p.phone,
-            roles=list(p.roles),
-            subregion=p.subregion,
+class DirectoryAdmin:
+    """Import and show the directory, each in one transaction."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def import_file(self, file: Path) -> dict[str, int]:
+        """Validate the whole file first; only a valid directory replaces the stored one."""
+        try:
+            text = file.read_bytes()
+        except OSError as exc:
+            raise DirectoryError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        roles, subregions, scoped = _plan_vocabulary(self.workspace.plans)
+        directory = parse_directory(
+            text,
+            str(file),
+            base=file.parent,
+            roles=roles or None,
+            subregions=subregions or None,
+            scoped_roles=scoped,
         )
-        for p in directory.people.values()
-    ]
-    lists = {
-        name: [
-            Recipient(address=m.address, name=m.name, person_id=m.person_id) for m in lst.members
-        ]
-        for name, lst in directory.lists.items()
-    }
-    with application.database.unit_of_work() as uow:
-        uow.directory.replace(people, lists)
-        uow.commit()
-    return {"people": len(directory.people), "lists": len(directory.lists)}
-
-
-def directory_snapshot(application: App) -> dict[str, Any]:
-    with application.database.unit_of_work() as uow:
         people = [
-            {
-                "id": p.id,
-                "name": p.name,
-                "email": p.email,
-                "phone": p.phone,
-                "roles": list(p.roles),
-                "subregion": p.subregion,
-            }
-            for p in uow.directory.people()
+            StoredPerson(
+                id=p.id,
+                name=p.name,
+                email=p.email,
+                phone=p.phone,
+                roles=list(p.roles),
+                subregion=p.subregion,
+            )
+            for p in directory.people.values()
         ]
         lists = {
             name: [
-                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
+                Recipient(address=m.address, name=m.name, person_id=m.person_id)
+                for m in lst.members
             ]
-            for name, members in uow.directory.lists().items()
+            for name, lst in directory.lists.items()
         }
-    return {"people": people, "lists": lists}
+        with self.workspace.store.unit_of_work() as uow:
+            uow.directory.replace(people, lists)
+            uow.commit()
+        return {"people": len(directory.people), "lists": len(directory.lists)}
+
+    def snapshot(self) -> dict[str, Any]:
+        """People and contact lists as stored (the JSON shape of `directory show`)."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            people = [
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "email": p.email,
+                    "phone": p.phone,
+                    "roles": list(p.roles),
+                    "subregion": p.subregion,
+                }
+                for p in uow.directory.people()
+            ]
+            lists = {
+                name: [
+                    {"address": m.address, "name": m.name, "person_id": m.person_id}
+                    for m in members
+                ]
+                for name, members in uow.directory.lists().items()
+            }
+        return {"people": people, "lists": lists}

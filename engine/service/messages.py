@@ -24,7 +24,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.definition.loader import Definition
+from engine.definition.definition import Definition
 from engine.definition.schema import Workflow, localized
 from engine.domain.fields import display_value, format_time
 from engine.errors import MessageError

@@ -3,36 +3,68 @@
 Sending a dead letter again is an operator's decision like any other: the person must be in the
 directory and hold a role the plan lets act on incidents (one that may fire some trigger, or a
 deputy of one) or a role granted `may: [retry_deliveries]` (an administrator), and the
-incident's log names them. A refusal is logged like any other.
+incident's log names them. A refusal is logged like any other. Only the failed recipients of
+the message are tried again.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.domain.machine import evaluator_for
-from engine.domain.model import Message
-from engine.errors import NotAuthorized
-from engine.service.delivery import requeue
+from engine.domain.model import DEAD, PENDING, Message
+from engine.errors import Conflict, NotAuthorized
+from engine.service.workspace import Workspace
 
 
-def retry_dead_letter(service: Any, message_id: str, actor_id: str) -> Message:
-    """Requeue the dead letter `message_id` on behalf of `actor_id`, if they may act."""
-    with service.db.unit_of_work(read_only=True) as uow:
-        message: Message = uow.messages.get(message_id)
-        incident = uow.incidents.get(message.incident_id)
-        actor = service.actor(uow, actor_id)
-        evaluator = evaluator_for(service.definition_of(uow, incident))
-    workflow = evaluator.workflow
-    operators = {role for t in workflow.transitions for role in t.allowed}
-    operators |= {name for name, role in workflow.roles.items() if "retry_deliveries" in role.may}
-    if evaluator.effective_roles(actor).isdisjoint(operators):
-        err = NotAuthorized(
-            actor.name or actor.id,
-            f"send message {message_id} again",
-            operators,
-            action_sv=f"skicka meddelande {message_id} igen",
-        )
-        service.log_refusal(incident.id, actor.id, "outbox_retry", err)
-        raise err
-    return requeue(service.db, message_id, service.clock.now(), actor=actor.id)
+class Outbox:
+    """What operators do with the outbox, each in one transaction."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def dead_letters(self) -> list[Message]:
+        """Messages that failed for good, for operators to look at or retry."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            return uow.messages.list_dead()
+
+    def retry(self, message_id: str, actor_id: str) -> Message:
+        """Requeue the dead letter `message_id` on behalf of `actor_id`, if they may act."""
+        workspace = self.workspace
+        with workspace.store.unit_of_work() as uow:
+            message = uow.messages.get(message_id)
+            incident = uow.incidents.get(message.incident_id)
+            ctx = workspace.context(uow, incident, workspace.clock.now())
+            actor = workspace.actor_in(ctx.directory, actor_id)
+            workflow = ctx.evaluator.workflow
+            operators = {role for t in workflow.transitions for role in t.allowed}
+            operators |= {n for n, role in workflow.roles.items() if "retry_deliveries" in role.may}
+            if ctx.evaluator.effective_roles(actor).isdisjoint(operators):
+                err = NotAuthorized(
+                    actor.name or actor.id,
+                    f"send message {message_id} again",
+                    operators,
+                    action_sv=f"skicka meddelande {message_id} igen",
+                )
+                uow.rollback()
+                workspace.log_refusal(incident.id, actor.id, "outbox_retry", err)
+                raise err
+            if message.status != DEAD:
+                raise Conflict(
+                    f"Message {message_id} is {message.status}, not a dead letter; "
+                    "only dead letters can be retried."
+                )
+            message.results = [r for r in message.results if r.get("status") == "sent"]
+            message.status = PENDING
+            message.attempts = 0
+            message.next_attempt_at = ctx.now
+            message.last_error = ""
+            uow.messages.update(message)
+            uow.events.append(
+                incident,
+                actor=actor.id,
+                kind="delivery_requeued",
+                at=ctx.now,
+                from_state=incident.state,
+                to_state=incident.state,
+                data={"message_id": message.id},
+            )
+            uow.commit()
+            return message

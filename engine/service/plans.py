@@ -8,10 +8,12 @@ changes an incident in flight.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from engine.definition.loader import Definition, definition_from_snapshot, load_definition
+from engine.definition.definition import Definition
+from engine.definition.loader import definition_from_snapshot, load_definition
 from engine.errors import DefinitionError, NotFound
 
 
@@ -72,7 +74,7 @@ class PlanLibrary:
         """The definition with this hash if this process has it already."""
         return self._by_sha.get(sha256)
 
-    def pinned(self, sha256: str, snapshot: dict[str, object] | None) -> Definition:
+    def pinned(self, sha256: str, snapshot: Mapping[str, Any] | None) -> Definition:
         """The definition an incident started with, from cache or its stored snapshot."""
         found = self._by_sha.get(sha256)
         if found is not None:

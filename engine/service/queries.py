@@ -1,46 +1,38 @@
 """The questions people ask about incidents: show, describe, list, actions, log.
 
-Read-only transactions (on SQLite they do not wait behind writers). Mixed into `Service`, which
-provides the database, the plan library and the person and definition look-ups.
+Read-only transactions (on SQLite they do not wait behind writers). `Service` inherits these,
+so `service.show(...)` reads like `service.fire(...)`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.definition.schema import localized
 from engine.domain.fields import display_value
 from engine.domain.labels import Labels
 from engine.domain.machine import evaluator_for
-from engine.domain.model import Incident
-
-if TYPE_CHECKING:
-    from engine.definition.loader import Definition
-    from engine.domain.outcome import Actor
+from engine.domain.model import Approval, Incident, Message
+from engine.service.workspace import Workspace
 
 
 class IncidentQueries:
     """Read-side use cases; the JSON shapes here are CLI and API contracts."""
 
-    db: Any
-
-    def actor(self, uow: Any, person_id: str) -> Actor:
-        raise NotImplementedError  # provided by Service
-
-    def definition_of(self, uow: Any, incident: Incident) -> Definition:
-        raise NotImplementedError  # provided by Service
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
 
     def show(self, incident_id: str) -> dict[str, Any]:
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
             approvals = uow.approvals.list(incident_id, status="pending")
             return incident_view(incident, approvals)
 
     def describe(self, incident_id: str, language: str) -> dict[str, Any]:
         """The incident for people: state and field titles, values formatted for readers."""
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
-            workflow = self.definition_of(uow, incident).workflow
+            workflow = self.workspace.definition_of(uow, incident).workflow
         rows = [
             (
                 localized(f.title, language) or name,
@@ -53,31 +45,34 @@ class IncidentQueries:
         return {"state_title": localized(state.title, language), "rows": rows}
 
     def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
 
     def labels(self, incident_id: str, language: str) -> Labels:
         """The titles of the plan this incident runs on (its pinned version)."""
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
-            return Labels(self.definition_of(uow, incident).workflow, language)
+            return Labels(self.workspace.definition_of(uow, incident).workflow, language)
 
     def incidents_labelled(
         self, *, include_closed: bool = False, language: str
     ) -> list[tuple[dict[str, Any], Labels]]:
         """Each incident's view with the titles of its own plan, for people's lists."""
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             return [
-                (incident_view(i, []), Labels(self.definition_of(uow, i).workflow, language))
+                (
+                    incident_view(i, []),
+                    Labels(self.workspace.definition_of(uow, i).workflow, language),
+                )
                 for i in uow.incidents.list(include_closed)
             ]
 
     def actions(self, *, incident_id: str, actor_id: str) -> list[dict[str, Any]]:
         """The triggers this person may fire now, with their destination and gate."""
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
-            actor = self.actor(uow, actor_id)
-            evaluator = evaluator_for(self.definition_of(uow, incident))
+            actor = self.workspace.actor(uow, actor_id)
+            evaluator = evaluator_for(self.workspace.definition_of(uow, incident))
             out = []
             for t in evaluator.available(incident.state):
                 if not evaluator.may_fire(actor, t):
@@ -93,8 +88,14 @@ class IncidentQueries:
                 )
             return out
 
+    def messages(self, incident_id: str) -> list[Message]:
+        """The incident's outbox rows, oldest first (NotFound for an unknown incident)."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            uow.incidents.get(incident_id)
+            return uow.messages.list(incident_id)
+
     def log(self, incident_id: str) -> list[dict[str, Any]]:
-        with self.db.unit_of_work(read_only=True) as uow:
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
             uow.incidents.get(incident_id)
             return [
                 {
@@ -112,7 +113,7 @@ class IncidentQueries:
             ]
 
 
-def incident_view(incident: Incident, approvals: list[Any]) -> dict[str, Any]:
+def incident_view(incident: Incident, approvals: list[Approval]) -> dict[str, Any]:
     """The JSON shape of `incident show` (a CLI and API contract)."""
     return {
         "id": incident.id,

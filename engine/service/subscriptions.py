@@ -3,7 +3,7 @@
 Owns the rules of who may receive a plan's newsletter. An address subscribes to an audience
 that the plan marks `subscribers: true` and starts out *pending* with a random token; only when
 someone proves they read that mailbox by opening the confirmation link does the subscription
-become *confirmed*, and only confirmed subscribers are addressed (`Service.addressing`). Each
+become *confirmed*, and only confirmed subscribers are addressed (`service.addressing`). Each
 newsletter copy carries the subscriber's own one-click unsubscribe link (built by the dispatcher
 from the same token), so leaving needs no login.
 
@@ -23,27 +23,25 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from engine.domain.addresses import EMAIL_RE
-from engine.errors import CommandError, DefinitionError, NotFound
-from engine.service.plans import PlanLibrary
-from engine.store.records import (
+from engine.domain.model import (
     SUBSCRIBER_CONFIRMED,
     SUBSCRIBER_PENDING,
     SUBSCRIBER_UNSUBSCRIBED,
     Subscriber,
 )
+from engine.errors import CommandError, DefinitionError, NotFound
+from engine.ports import UnitOfWork
+from engine.service.plans import PlanLibrary
+from engine.service.workspace import Workspace
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
-    "confirm",
+    "Subscriptions",
     "confirm_url",
-    "list_subscribers",
     "new_token",
-    "subscribe",
     "subscriber_audiences",
-    "unsubscribe",
     "unsubscribe_url",
 ]
 
@@ -79,8 +77,8 @@ def subscriber_audiences(plans: PlanLibrary) -> list[str]:
     """Audiences marked `subscribers: true` in any installed plan, sorted.
 
     Subscribers are stored per audience name, not per plan version, so the union over the plans
-    is what `Service.addressing` can reach. An invalid plan file is skipped: `driftplan validate`
-    reports it, and it must not stop people from subscribing to a valid one.
+    is what addressing (`engine.service.addressing`) can reach. An invalid plan file is skipped:
+    `driftplan validate` reports it, and it must not stop people from subscribing to a valid one.
     """
     from engine.definition.loader import load_definition  # noqa: PLC0415  (heavy; used here only)
 
@@ -115,55 +113,7 @@ def _clean_email(email: str) -> str:
     return address
 
 
-def subscribe(
-    database: Any,
-    *,
-    audience: str,
-    email: str,
-    name: str = "",
-    now: datetime,
-    plans: PlanLibrary | None = None,
-    audiences: Iterable[str] | None = None,
-) -> Subscriber:
-    """Start (or restart) a subscription; returns the stored subscriber.
-
-    The audience must take subscribers: give `plans` (the installed plans are asked) or the
-    valid `audiences` directly. A new, pending or unsubscribed address becomes pending with a
-    new token (re-subscribing is how a lost confirmation link is replaced; the old link stops
-    working). A confirmed address is left as it is: subscribing twice must not silently log
-    someone out of the newsletter they already confirmed.
-    """
-    if audiences is None:
-        if plans is None:
-            raise TypeError("subscribe() needs `plans` or `audiences`")
-        audiences = subscriber_audiences(plans)
-    _check_audience(audience, audiences)
-    address = _clean_email(email)
-    fresh = Subscriber(
-        id=uuid.uuid4().hex,
-        audience=audience,
-        email=address,
-        name=name.strip(),
-        status=SUBSCRIBER_PENDING,
-        token=new_token(),
-        created_at=now,
-    )
-    with database.unit_of_work() as uow:
-        existing = uow.subscribers.list(audience)
-        current = next((s for s in existing if s.email == address), None)
-        if current is not None and current.status == SUBSCRIBER_CONFIRMED:
-            confirmed: Subscriber = current
-            return confirmed
-        if current is not None and current.status == SUBSCRIBER_PENDING:
-            # The repository keeps a pending record (and its token) on a repeated `add`; ending it
-            # first makes `add` restart it with the fresh token, in this same transaction.
-            uow.subscribers.unsubscribe(current.token)
-        stored: Subscriber = uow.subscribers.add(fresh)
-        uow.commit()
-    return stored
-
-
-def _by_token(uow: Any, token: str) -> Subscriber:
+def _by_token(uow: UnitOfWork, token: str) -> Subscriber:
     # The repository has no lookup by token; a newsletter has thousands of subscribers, not
     # millions, so a scan is acceptable until it grows one (see the report of this change).
     subscriber: Subscriber
@@ -173,42 +123,91 @@ def _by_token(uow: Any, token: str) -> Subscriber:
     raise NotFound(UNKNOWN_LINK)
 
 
-def confirm(database: Any, token: str, now: datetime) -> Subscriber:
-    """Confirm the pending subscription with `token`; confirming again changes nothing.
+class Subscriptions:
+    """The subscription use cases, each in one transaction."""
 
-    An ended subscription is not revived by its old confirmation link (the same token is in
-    every newsletter the person got, so anyone holding one could otherwise re-subscribe them):
-    they subscribe again instead.
-    """
-    with database.unit_of_work() as uow:
-        current = _by_token(uow, token.strip())
-        if current.status == SUBSCRIBER_UNSUBSCRIBED:
-            raise CommandError(
-                f"The subscription of {current.email} to {current.audience} has ended; this link "
-                "no longer confirms it. Subscribe again to get a new confirmation link."
-            )
-        stored: Subscriber = uow.subscribers.confirm(current.token, now)
-        uow.commit()
-    return stored
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
 
+    def audiences(self) -> list[str]:
+        """The audiences that take subscribers in the installed plans."""
+        return subscriber_audiences(self.workspace.plans)
 
-def unsubscribe(database: Any, token: str) -> Subscriber:
-    """End the subscription with `token`; doing it again changes nothing (links get re-clicked)."""
-    with database.unit_of_work() as uow:
-        current = _by_token(uow, token.strip())
-        if current.status == SUBSCRIBER_UNSUBSCRIBED:
-            return current
-        stored: Subscriber = uow.subscribers.unsubscribe(current.token)
-        uow.commit()
-    return stored
+    def subscribe(
+        self,
+        *,
+        audience: str,
+        email: str,
+        name: str = "",
+        now: datetime | None = None,
+    ) -> Subscriber:
+        """Start (or restart) a subscription; returns the stored subscriber.
 
+        The audience must take subscribers: give `plans` (the installed plans are asked) or the
+        valid `audiences` directly. A new, pending or unsubscribed address becomes pending with a
+        new token (re-subscribing is how a lost confirmation link is replaced; the old link stops
+        working). A confirmed address is left as it is: subscribing twice must not silently log
+        someone out of the newsletter they already confirmed.
+        """
+        _check_audience(audience, self.audiences())
+        address = _clean_email(email)
+        fresh = Subscriber(
+            id=uuid.uuid4().hex,
+            audience=audience,
+            email=address,
+            name=name.strip(),
+            status=SUBSCRIBER_PENDING,
+            token=new_token(),
+            created_at=now or self.workspace.clock.now(),
+        )
+        with self.workspace.store.unit_of_work() as uow:
+            existing = uow.subscribers.list(audience)
+            current = next((s for s in existing if s.email == address), None)
+            if current is not None and current.status == SUBSCRIBER_CONFIRMED:
+                confirmed: Subscriber = current
+                return confirmed
+            if current is not None and current.status == SUBSCRIBER_PENDING:
+                # The repository keeps a pending record (and its token) on a repeated `add`;
+                # ending it first makes `add` restart it with the fresh token, in this same
+                # transaction.
+                uow.subscribers.unsubscribe(current.token)
+            stored = uow.subscribers.add(fresh)
+            uow.commit()
+        return stored
 
-def list_subscribers(
-    database: Any, *, audience: str | None = None, status: str | None = None
-) -> list[Subscriber]:
-    """Subscribers, optionally of one audience and/or one status, by audience and e-mail."""
-    if status is not None and status not in STATUSES:
-        raise CommandError(f"Unknown status '{status}'. Statuses: {', '.join(STATUSES)}.")
-    with database.unit_of_work(read_only=True) as uow:
-        found: list[Subscriber] = uow.subscribers.list(audience, status)
-    return found
+    def confirm(self, token: str, now: datetime | None = None) -> Subscriber:
+        """Confirm the pending subscription with `token`; confirming again changes nothing.
+
+        An ended subscription is not revived by its old confirmation link (the same token is in
+        every newsletter the person got, so anyone holding one could otherwise re-subscribe them):
+        they subscribe again instead.
+        """
+        with self.workspace.store.unit_of_work() as uow:
+            current = _by_token(uow, token.strip())
+            if current.status == SUBSCRIBER_UNSUBSCRIBED:
+                raise CommandError(
+                    f"The subscription of {current.email} to {current.audience} has ended; "
+                    "this link no longer confirms it. Subscribe again to get a new confirmation "
+                    "link."
+                )
+            stored = uow.subscribers.confirm(current.token, now or self.workspace.clock.now())
+            uow.commit()
+        return stored
+
+    def unsubscribe(self, token: str) -> Subscriber:
+        """End the subscription with `token`; doing it again changes nothing (links get
+        re-clicked)."""
+        with self.workspace.store.unit_of_work() as uow:
+            current = _by_token(uow, token.strip())
+            if current.status == SUBSCRIBER_UNSUBSCRIBED:
+                return current
+            stored = uow.subscribers.unsubscribe(current.token)
+            uow.commit()
+        return stored
+
+    def list(self, *, audience: str | None = None, status: str | None = None) -> list[Subscriber]:
+        """Subscribers, optionally of one audience and/or one status, by audience and e-mail."""
+        if status is not None and status not in STATUSES:
+            raise CommandError(f"Unknown status '{status}'. Statuses: {', '.join(STATUSES)}.")
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            return uow.subscribers.list(audience, status)

@@ -12,8 +12,9 @@ The database owns state and time (DESIGN.md §2). Typical use::
         uow.commit()
 """
 
-from engine.store.audit import AuditFinding, AuditReport, audit_key, canonical_json, verify
+from engine.store.audit import AuditFinding, AuditReport, audit_key, verify
 from engine.store.database import Database, SchemaStatus
+from engine.store.hashing import canonical_json
 from engine.store.records import (
     SUBSCRIBER_CONFIRMED,
     SUBSCRIBER_PENDING,

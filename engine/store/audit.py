@@ -1,81 +1,38 @@
-"""The tamper-evident event log: the audit key, the hash of an event, and verification.
+"""The tamper-evident event log: the audit key, and verification of the event chains.
 
-Every event row carries `hash = HMAC-SHA256(key, canonical JSON of its content + prev_hash)`,
-so the rows of one incident form a chain; the incident row remembers the chain's head, so that
-cutting off the newest events shows too. `verify` recomputes every chain and names the first
-bad event of each incident. The key lives outside the database (environment or a 0600 file),
-so that someone who can edit the database cannot simply re-sign what they changed.
+Every event row carries `hash = HMAC-SHA256(key, canonical JSON of its content + prev_hash)`
+(computed by `engine.store.hashing`), so the rows of one incident form a chain; the incident row
+remembers the chain's head, so that cutting off the newest events shows too. `verify` recomputes
+every chain and names the first bad event of each incident. The key lives outside the database
+(environment or a 0600 file), so that someone who can edit the database cannot simply re-sign
+what they changed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
 from engine.errors import ConfigurationError, NotFound
 from engine.store import tables as t
+from engine.store.hashing import event_hash
 
 if TYPE_CHECKING:
-    from engine.store.database import Database
+    from engine.store.unit_of_work import UnitOfWork
 
 KEY_ENV = "DRIFTPLAN_AUDIT_KEY"
 KEY_FILE = "audit.key"
 _MIN_KEY_BYTES = 16
 _HEX = re.compile(r"[0-9a-fA-F]+")
-
-# The event fields the hash covers, in the order they are documented (the JSON is sorted anyway).
-HASHED_FIELDS = (
-    "incident_id",
-    "seq",
-    "at",
-    "actor",
-    "kind",
-    "trigger",
-    "from_state",
-    "to_state",
-    "data",
-    "prev_hash",
-)
-
-
-def json_default(value: object) -> str:
-    """`json.dumps` fallback: datetimes (in UTC) and dates as ISO 8601."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def canonical_json(value: Any) -> str:
-    """The one JSON spelling of a value: sorted keys, no spaces, UTF-8, datetimes as ISO 8601."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=json_default,
-    )
-
-
-def event_hash(key: bytes, event: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 (hex) over the canonical JSON of an event's hashed fields."""
-    content = {name: event[name] for name in HASHED_FIELDS}
-    return hmac.new(key, canonical_json(content).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def audit_key(data_dir: str | os.PathLike[str], environ: Mapping[str, str]) -> bytes:
@@ -201,7 +158,23 @@ def _chain_finding(
     return None
 
 
-def verify(db: Database, key: bytes, incident_id: str | None = None) -> AuditReport:
+class Opens(Protocol):
+    """Where `verify` reads the log: an `engine.store.database.Database`, which imports this
+    module for the audit key, so this module names only what it uses of it."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A transaction with repositories."""
+        ...
+
+
+_EVENTS_OF = (
+    sa.select(t.events)
+    .where(t.events.c.incident_id == sa.bindparam("b_incident"))
+    .order_by(t.events.c.seq)
+)
+
+
+def verify(db: Opens, key: bytes, incident_id: str | None = None) -> AuditReport:
     """Recompute the hash chain of every incident (or one) and report the first bad event."""
     query = sa.select(t.incidents.c.id, t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
     if incident_id is not None:
@@ -213,11 +186,7 @@ def verify(db: Database, key: bytes, incident_id: str | None = None) -> AuditRep
         if incident_id is not None and not incidents:
             raise NotFound(f"Incident '{incident_id}' does not exist.")
         for incident in incidents:
-            result = uow.execute(
-                sa.select(t.events)
-                .where(t.events.c.incident_id == incident.id)
-                .order_by(t.events.c.seq)
-            )
+            result = uow.execute(_EVENTS_OF, {"b_incident": incident.id})
             rows = [dict(row) for row in result.mappings()]
             events_checked += len(rows)
             finding = _chain_finding(key, incident, rows)

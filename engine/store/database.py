@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.errors import ConfigurationError
-from engine.store.audit import audit_key, json_default
+from engine.store.audit import audit_key
+from engine.store.hashing import json_default
 from engine.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -20,7 +19,6 @@ from engine.domain.model import DIRECTORY_GENERATION
 from engine.errors import NotFound
 from engine.ports import Recipient
 from engine.store import tables as t
-from engine.store.prepared import Prepared
 from engine.store.records import (
     SUBSCRIBER_CONFIRMED,
     SUBSCRIBER_PENDING,
@@ -28,20 +26,18 @@ from engine.store.records import (
     Person,
     Subscriber,
 )
-from engine.store.repositories import Repository, aware, row_fields, values_of
-
-if TYPE_CHECKING:
-    from engine.store.unit_of_work import UnitOfWork
+from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
 _PERSON_FIELDS = tuple(f.name for f in fields(Person))
-# Read by every command (who acts, who is told): built once, not per call.
+# Statements built once with bind parameters (see engine/store/repositories.py); the people,
+# the subscribers of an audience and the directory's generation marker are read by every
+# command (who acts, who is told).
 _ALL_PEOPLE = sa.select(t.people).order_by(t.people.c.id)
 _PERSON_BY_ID = sa.select(t.people).where(t.people.c.id == sa.bindparam("b_id"))
-# Read by every command (the directory's generation marker): prepared, see prepared.py.
-_META_VALUE = Prepared(
-    sa.select(t.meta.c.value).where(t.meta.c.key == sa.bindparam("b_key")),
-    result_columns=[t.meta.c.value],
-)
+_META_VALUE = sa.select(t.meta.c.value).where(t.meta.c.key == sa.bindparam("b_key"))
+_SET_META = sa.update(t.meta).where(t.meta.c.key == sa.bindparam("b_key"))
+_INSERT_META = sa.insert(t.meta)
+_INSERT_SUBSCRIBER = sa.insert(t.subscribers)
 _ALL_LISTS = sa.select(t.contact_lists).order_by(t.contact_lists.c.name)
 _SUBSCRIBERS_OF = (
     sa.select(t.subscribers)
@@ -76,13 +72,13 @@ class DirectoryRepository(Repository):
         self._uow.execute(sa.delete(t.people))
         rows = [values_of(person, _PERSON_FIELDS) for person in people]
         if rows:
-            self._uow.execute(sa.insert(t.people), rows)  # type: ignore[arg-type]
+            self._uow.execute(sa.insert(t.people), rows)
         list_rows = [
             {"name": name, "members": [_member(m) for m in members]}
             for name, members in lists.items()
         ]
         if list_rows:
-            self._uow.execute(sa.insert(t.contact_lists), list_rows)  # type: ignore[arg-type]
+            self._uow.execute(sa.insert(t.contact_lists), list_rows)
 
     def people(self) -> builtins.list[Person]:
         """Everyone, by id."""
@@ -139,7 +135,8 @@ class SubscriberRepository(Repository):
         row = self._uow.execute(query).mappings().one_or_none()
         if row is None:
             self._insert_unique(
-                sa.insert(t.subscribers).values(values_of(subscriber, _SUBSCRIBER_FIELDS)),
+                _INSERT_SUBSCRIBER,
+                values_of(subscriber, _SUBSCRIBER_FIELDS),
                 f"{subscriber.email} is being subscribed to {subscriber.audience} right now.",
             )
             return subscriber
@@ -202,7 +199,7 @@ class SubscriberRepository(Repository):
         return [Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS)) for row in rows]
 
 
-def _bump_generation(uow: UnitOfWork) -> None:
+def _bump_generation(uow: Transaction) -> None:
     MetaRepository(uow).set(DIRECTORY_GENERATION, uuid.uuid4().hex)
 
 
@@ -211,15 +208,14 @@ class MetaRepository(Repository):
 
     def get(self, key: str) -> str | None:
         """The value, or None."""
-        rows = _META_VALUE.fetch(self._uow, {"b_key": key})
-        value: str | None = rows[0]["value"] if rows else None
+        found = self._uow.execute(_META_VALUE, {"b_key": key})
+        value: str | None = found.scalar_one_or_none()
         return value
 
     def set(self, key: str, value: str) -> None:
         """Store the value, replacing any earlier one."""
-        statement = sa.update(t.meta).where(t.meta.c.key == key).values(value=value)
-        if self._uow.execute(statement).rowcount == 0:
-            self._uow.execute(sa.insert(t.meta).values(key=key, value=value))
+        if self._uow.execute(_SET_META, {"b_key": key, "value": value}).rowcount == 0:
+            self._uow.execute(_INSERT_META, {"key": key, "value": value})
 
     def setdefault(self, key: str, value: str) -> str:
         """Store the value unless the key exists; returns the stored value either way.
@@ -232,7 +228,7 @@ class MetaRepository(Repository):
             return current
         try:
             with self._uow.savepoint():
-                self._uow.execute(sa.insert(t.meta).values(key=key, value=value))
+                self._uow.execute(_INSERT_META, {"key": key, "value": value})
         except sa.exc.IntegrityError:
             stored = self.get(key)
             if stored is None:  # pragma: no cover - the conflicting row cannot vanish

@@ -11,58 +11,45 @@ from __future__ import annotations
 import builtins
 from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from engine.domain.model import DEAD, PENDING, RETRYING, Message, Timer
 from engine.errors import Conflict, NotFound
 from engine.store import tables as t
-from engine.store.prepared import Prepared
-from engine.store.repositories import Repository, aware, row_fields, values_of
-
-if TYPE_CHECKING:
-    from engine.store.unit_of_work import UnitOfWork
+from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 _TIMER_FIELDS = tuple(f.name for f in fields(Timer))
 
 _m = t.messages
 _t = t.timers
-# Statements every command runs, prepared once (see `Prepared`).
-_INSERT_MESSAGE = Prepared(sa.insert(_m), column_keys=[c.key for c in _m.c])
-_INSERT_TIMER = Prepared(sa.insert(_t), column_keys=[c.key for c in _t.c])
-_GET_TIMER = Prepared(
-    sa.select(_t).where(_t.c.id == sa.bindparam("b_id")), result_columns=list(_t.c)
+# Statements built once with bind parameters (see engine/store/repositories.py): each
+# execution is a hit in SQLAlchemy's compiled cache.
+_INSERT_MESSAGE = sa.insert(_m)
+_GET_MESSAGE = sa.select(_m).where(_m.c.id == sa.bindparam("b_id"))
+_MESSAGES_OF = (
+    sa.select(_m)
+    .where(_m.c.incident_id == sa.bindparam("b_incident"))
+    .order_by(_m.c.created_at, _m.c.id)
 )
-_TIMER_DUE_AT = Prepared(
-    sa.select(_t.c.due_at).where(_t.c.id == sa.bindparam("b_id")), result_columns=[_t.c.due_at]
-)
+_INSERT_TIMER = sa.insert(_t)
+_GET_TIMER = sa.select(_t).where(_t.c.id == sa.bindparam("b_id"))
+_TIMER_DUE_AT = sa.select(_t.c.due_at).where(_t.c.id == sa.bindparam("b_id"))
 # The compare-and-set of firing: only an open timer is marked, so one caller wins.
-_FIRE_TIMER = Prepared(
-    sa.update(_t).where(
-        _t.c.id == sa.bindparam("b_id"), _t.c.fired_at.is_(None), _t.c.cancelled_at.is_(None)
-    ),
-    column_keys=["fired_at", "late_by_seconds"],
+_FIRE_TIMER = sa.update(_t).where(
+    _t.c.id == sa.bindparam("b_id"), _t.c.fired_at.is_(None), _t.c.cancelled_at.is_(None)
 )
-# One statement per number of keys (a plan's state has a handful of timers): an expanding IN
-# would render its SQL anew on every call.
-_CANCEL_KEYS_OF_EPOCH: dict[int, Prepared] = {}
-
-
-def _cancel_keys_of_epoch(count: int) -> Prepared:
-    prepared = _CANCEL_KEYS_OF_EPOCH.get(count)
-    if prepared is None:
-        statement = sa.update(_t).where(
-            _t.c.incident_id == sa.bindparam("b_incident"),
-            _t.c.fired_at.is_(None),
-            _t.c.cancelled_at.is_(None),
-            _t.c.state_epoch == sa.bindparam("b_epoch"),
-            _t.c.key.in_([sa.bindparam(f"b_key_{i}") for i in range(count)]),
-        )
-        prepared = Prepared(statement, column_keys=["cancelled_at"])
-        _CANCEL_KEYS_OF_EPOCH[count] = prepared
-    return prepared
+# What every status update cancels: the open timers of one state epoch, by key. The keys are
+# an expanding IN: one cached statement for any number of keys, rendered per execution.
+_CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
+    _t.c.incident_id == sa.bindparam("b_incident"),
+    _t.c.fired_at.is_(None),
+    _t.c.cancelled_at.is_(None),
+    _t.c.state_epoch == sa.bindparam("b_epoch"),
+    _t.c.key.in_(sa.bindparam("b_keys", expanding=True)),
+)
 
 
 def _message(row: sa.RowMapping) -> Message:
@@ -79,7 +66,7 @@ class MessageRepository(Repository):
     def add(self, message: Message) -> None:
         """Queue a message (committed with the command that caused it)."""
         values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
-        self._insert_unique(sa.insert(_m).values(values), f"Message '{message.id}' already exists.")
+        self._insert_unique(_INSERT_MESSAGE, values, f"Message '{message.id}' already exists.")
 
     def add_many(self, messages: builtins.list[Message]) -> None:
         """Queue a command's messages in one round trip.
@@ -89,27 +76,21 @@ class MessageRepository(Repository):
         """
         if not messages:
             return
-        _INSERT_MESSAGE.run_many(
-            self._uow,
-            (
-                values_of(m, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
-                for m in messages
-            ),
-        )
+        lease = {"lease_owner": None, "lease_until": None}
+        rows = [values_of(m, _MESSAGE_FIELDS) | lease for m in messages]
+        self._uow.execute(_INSERT_MESSAGE, rows)
 
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
-        row = self._uow.execute(sa.select(_m).where(_m.c.id == message_id)).mappings().one_or_none()
+        row = self._uow.execute(_GET_MESSAGE, {"b_id": message_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(f"Message '{message_id}' does not exist.")
         return _message(row)
 
     def list(self, incident_id: str) -> builtins.list[Message]:
         """The incident's messages, oldest first."""
-        query = (
-            sa.select(_m).where(_m.c.incident_id == incident_id).order_by(_m.c.created_at, _m.c.id)
-        )
-        return [_message(row) for row in self._uow.execute(query).mappings()]
+        rows = self._uow.execute(_MESSAGES_OF, {"b_incident": incident_id}).mappings()
+        return [_message(row) for row in rows]
 
     def list_dead(self) -> builtins.list[Message]:
         """Dead letters: messages that will never be delivered, for operators to see."""
@@ -182,7 +163,7 @@ class MessageRepository(Repository):
 class TimerRepository(Repository):
     """Durable reminders and deadlines; firing is a compare-and-set on `fired_at`."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         super().__init__(uow)
         # The timers this unit of work armed, so that a process that leads the scheduler can
         # wake up for them at once after commit instead of at its next sweep (a repeating
@@ -192,7 +173,8 @@ class TimerRepository(Repository):
     def add(self, timer: Timer) -> None:
         """Arm a timer; arming the same key, epoch and due time twice is a Conflict."""
         self._insert_unique(
-            sa.insert(_t).values(values_of(timer, _TIMER_FIELDS)),
+            _INSERT_TIMER,
+            values_of(timer, _TIMER_FIELDS),
             f"Timer '{timer.key}' of incident {timer.incident_id} is already armed for "
             f"{timer.due_at.isoformat()} (state epoch {timer.state_epoch}).",
         )
@@ -201,7 +183,7 @@ class TimerRepository(Repository):
     def add_many(self, timers: builtins.list[Timer]) -> None:
         """Arm a command's timers in one round trip (fresh ids and due times: no savepoint)."""
         if timers:
-            _INSERT_TIMER.run_many(self._uow, (values_of(timer, _TIMER_FIELDS) for timer in timers))
+            self._uow.execute(_INSERT_TIMER, [values_of(timer, _TIMER_FIELDS) for timer in timers])
             self.armed.extend(timers)
 
     def has_fired(self, timer: Timer) -> bool:
@@ -218,10 +200,10 @@ class TimerRepository(Repository):
 
     def get(self, timer_id: str) -> Timer:
         """The timer, or NotFound."""
-        rows = _GET_TIMER.fetch(self._uow, {"b_id": timer_id})
-        if not rows:
+        row = self._uow.execute(_GET_TIMER, {"b_id": timer_id}).mappings().one_or_none()
+        if row is None:
             raise NotFound(f"Timer '{timer_id}' does not exist.")
-        return Timer(**rows[0])
+        return _timer(row)
 
     @staticmethod
     def _open() -> sa.ColumnElement[bool]:
@@ -250,12 +232,12 @@ class TimerRepository(Repository):
         does nothing. `late_by_seconds` records how late the wake-up came.
         """
         now = aware(now, "now")
-        rows = _TIMER_DUE_AT.fetch(self._uow, {"b_id": timer_id})
-        if not rows:
+        due_at = self._uow.execute(_TIMER_DUE_AT, {"b_id": timer_id}).scalar_one_or_none()
+        if due_at is None:
             return False
-        late = (now - rows[0]["due_at"]).total_seconds()
+        late = (now - due_at).total_seconds()
         values = {"b_id": timer_id, "fired_at": now, "late_by_seconds": late}
-        return _FIRE_TIMER.run(self._uow, values) == 1
+        return self._uow.execute(_FIRE_TIMER, values).rowcount == 1
 
     def cancel(
         self,
@@ -270,10 +252,9 @@ class TimerRepository(Repository):
         `key_prefix`, when given); returns how many were cancelled."""
         params: dict[str, Any] = {"b_incident": incident_id, "cancelled_at": aware(now, "now")}
         if keys and state_epoch is not None and key_prefix is None:
-            # The hot path of every status update: a prepared statement.
-            params["b_epoch"] = state_epoch
-            params.update((f"b_key_{i}", key) for i, key in enumerate(keys))
-            return _cancel_keys_of_epoch(len(keys)).run(self._uow, params)
+            # The hot path of every status update: a statement built once.
+            params |= {"b_epoch": state_epoch, "b_keys": keys}
+            return self._uow.execute(_CANCEL_KEYS_OF_EPOCH, params).rowcount
         condition = sa.and_(_t.c.incident_id == sa.bindparam("b_incident"), self._open())
         if state_epoch is not None:
             condition = sa.and_(condition, _t.c.state_epoch == state_epoch)

@@ -2,29 +2,58 @@
 
 Each maps one table to the dataclasses of `engine.domain.model` and runs inside a `UnitOfWork`'s
 transaction. Incidents are updated optimistically (a row version), and the event log is
-appended as a hash chain whose head is kept on the incident row. The statements every command
-runs are `Prepared` (engine/store/prepared.py); the others go through SQLAlchemy Core.
+appended as a hash chain whose head is kept on the incident row. Every statement is SQLAlchemy
+Core run through the unit of work's `execute`; those every command runs are built once, here,
+with bind parameters, so that each execution is a hit in SQLAlchemy's compiled cache.
+
+A repository sees its unit of work only as a `Transaction` (below): the unit of work builds
+the repositories, so the repositories must not import it back.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from engine.domain.model import Approval, Event, Incident
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.store import tables as t
-from engine.store.audit import canonical_json, event_hash
-from engine.store.prepared import Prepared
+from engine.store.hashing import canonical_json, event_hash
 
-if TYPE_CHECKING:
-    from engine.store.unit_of_work import UnitOfWork
+# Bind values of one statement: one row, or several rows for one executemany.
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
+class Transaction(Protocol):
+    """What a repository needs of its unit of work (`engine.store.unit_of_work.UnitOfWork`)."""
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        ...
+
+    @property
+    def audit_key(self) -> bytes | None:
+        """The key that signs appended events, if any."""
+        ...
+
+    def execute(
+        self, statement: sa.Executable, params: Params | None = None
+    ) -> sa.CursorResult[Any]:
+        """Run one statement in the transaction (a list of rows: one executemany)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an error inside it does not doom the whole transaction."""
+        ...
+
 
 _INCIDENT_FIELDS = tuple(f.name for f in fields(Incident))
 _EVENT_FIELDS = tuple(f.name for f in fields(Event))
@@ -48,17 +77,55 @@ def aware(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
+# Statements built once, with bind parameters for every value: each execution then finds its
+# compiled SQL in SQLAlchemy's compiled cache by the statement's cache key, which SQLAlchemy
+# computes once per statement object. Bind names in WHERE clauses start with b_ so that they
+# never collide with column names: an INSERT or UPDATE without .values() sets exactly the
+# columns named in the parameters it is run with.
+_INSERT_DEFINITION = sa.insert(t.definitions)
+_DEFINITION_SNAPSHOT = sa.select(t.definitions.c.snapshot).where(
+    t.definitions.c.sha256 == sa.bindparam("b_sha256")
+)
+_INSERT_INCIDENT = sa.insert(t.incidents)
+_GET_INCIDENT = sa.select(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
+_GET_INCIDENT_LOCKED = _GET_INCIDENT.with_for_update()
+_UPDATE_INCIDENT = sa.update(t.incidents).where(
+    t.incidents.c.id == sa.bindparam("b_id"),
+    t.incidents.c.row_version == sa.bindparam("b_expected"),
+)
+_INCIDENT_VERSION = sa.select(t.incidents.c.row_version).where(
+    t.incidents.c.id == sa.bindparam("b_id")
+)
+_CHAIN_HEAD = (
+    sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
+    .where(t.incidents.c.id == sa.bindparam("b_id"))
+    .with_for_update()
+)
+_INSERT_EVENT = sa.insert(t.events)
+_MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
+_EVENTS_OF = (
+    sa.select(t.events)
+    .where(t.events.c.incident_id == sa.bindparam("b_incident"))
+    .order_by(t.events.c.seq)
+)
+_INSERT_APPROVAL = sa.insert(t.approvals)
+_GET_APPROVAL = sa.select(t.approvals).where(t.approvals.c.id == sa.bindparam("b_id"))
+_UPDATE_APPROVAL = sa.update(t.approvals).where(t.approvals.c.id == sa.bindparam("b_id"))
+
+
 class Repository:
     """Shared plumbing: every repository runs in its unit of work's transaction."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: Transaction) -> None:
         self._uow = uow
 
-    def _insert_unique(self, statement: sa.Executable, conflict: str) -> None:
+    def _insert_unique(
+        self, statement: sa.Executable, values: Mapping[str, Any], conflict: str
+    ) -> None:
         """Insert, turning a duplicate key into `Conflict` without dooming the transaction."""
         try:
             with self._uow.savepoint():
-                self._uow.execute(statement)
+                self._uow.execute(statement, values)
         except sa.exc.IntegrityError as error:
             raise Conflict(conflict) from error
 
@@ -70,48 +137,24 @@ class DefinitionRepository(Repository):
         """Store a plan snapshot; saving the same sha256 again changes nothing."""
         if self.get(sha256) is not None:
             return
-        statement = sa.insert(t.definitions).values(
-            sha256=sha256,
-            name=name,
-            version=str(version),
-            snapshot=dict(snapshot),
-            created_at=datetime.now(UTC),
-        )
+        values = {
+            "sha256": sha256,
+            "name": name,
+            "version": str(version),
+            "snapshot": dict(snapshot),
+            "created_at": datetime.now(UTC),
+        }
         try:
             with self._uow.savepoint():
-                self._uow.execute(statement)
+                self._uow.execute(_INSERT_DEFINITION, values)
         except sa.exc.IntegrityError:
             pass  # a concurrent command saved the same snapshot: same content, same key
 
     def get(self, sha256: str) -> dict[str, Any] | None:
         """The snapshot saved under `sha256`, or None."""
-        query = sa.select(t.definitions.c.snapshot).where(t.definitions.c.sha256 == sha256)
-        snapshot: dict[str, Any] | None = self._uow.execute(query).scalar_one_or_none()
+        found = self._uow.execute(_DEFINITION_SNAPSHOT, {"b_sha256": sha256})
+        snapshot: dict[str, Any] | None = found.scalar_one_or_none()
         return snapshot
-
-
-# Statements every command runs, prepared once: running them through Core cost more than the
-# database's own work (bench/bench_commands.py). Bind names in WHERE clauses start with b_ so
-# that they never collide with the columns an UPDATE sets from its params.
-_INCIDENT_BY_ID = sa.select(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
-_GET_INCIDENT = Prepared(_INCIDENT_BY_ID, result_columns=builtins.list(t.incidents.c))
-_GET_INCIDENT_LOCKED = Prepared(
-    _INCIDENT_BY_ID.with_for_update(), result_columns=builtins.list(t.incidents.c)
-)
-_UPDATE_INCIDENT = Prepared(
-    sa.update(t.incidents).where(
-        t.incidents.c.id == sa.bindparam("b_id"),
-        t.incidents.c.row_version == sa.bindparam("b_expected"),
-    ),
-    column_keys=[name for name in _INCIDENT_FIELDS if name != "id"],
-)
-_CHAIN_HEAD = (
-    sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
-    .where(t.incidents.c.id == sa.bindparam("b_id"))
-    .with_for_update()
-)
-_INSERT_EVENT = Prepared(sa.insert(t.events), column_keys=[c.key for c in t.events.c])
-_MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
 
 
 class IncidentRepository(Repository):
@@ -121,7 +164,8 @@ class IncidentRepository(Repository):
         """Insert a new incident (its event chain starts empty)."""
         incident.last_event_seq, incident.last_event_hash = 0, ""
         self._insert_unique(
-            sa.insert(t.incidents).values(values_of(incident, _INCIDENT_FIELDS)),
+            _INSERT_INCIDENT,
+            values_of(incident, _INCIDENT_FIELDS),
             f"Incident '{incident.id}' already exists.",
         )
 
@@ -134,13 +178,13 @@ class IncidentRepository(Repository):
         serializes writers, and SQLAlchemy leaves FOR UPDATE out there).
         """
         query = _GET_INCIDENT_LOCKED if for_update else _GET_INCIDENT
-        rows = query.fetch(self._uow, {"b_id": incident_id})
-        if not rows:
+        row = self._uow.execute(query, {"b_id": incident_id}).mappings().one_or_none()
+        if row is None:
             raise NotFound(
                 f"Incident '{incident_id}' does not exist.",
                 sv=f"Incidenten '{incident_id}' finns inte (se `driftplan incident list --all`).",
             )
-        return Incident(**rows[0])
+        return Incident(**row_fields(row, _INCIDENT_FIELDS))
 
     def list(self, include_closed: bool = False) -> builtins.list[Incident]:
         """Incidents, newest first; open ones only unless `include_closed`."""
@@ -161,9 +205,9 @@ class IncidentRepository(Repository):
         del values["id"]
         values["row_version"] = expected + 1
         values["b_id"], values["b_expected"] = incident.id, expected
-        if _UPDATE_INCIDENT.run(self._uow, values) == 0:
-            query = sa.select(t.incidents.c.row_version).where(t.incidents.c.id == incident.id)
-            current = self._uow.execute(query).scalar_one_or_none()
+        if self._uow.execute(_UPDATE_INCIDENT, values).rowcount == 0:
+            found = self._uow.execute(_INCIDENT_VERSION, {"b_id": incident.id})
+            current = found.scalar_one_or_none()
             if current is None:
                 raise NotFound(f"Incident '{incident.id}' does not exist.")
             raise Conflict(
@@ -227,7 +271,7 @@ class EventRepository(Repository):
             "prev_hash": prev_hash,
         }
         row["hash"] = event_hash(key, row)
-        _INSERT_EVENT.run(self._uow, row)
+        self._uow.execute(_INSERT_EVENT, row)
         if not saved_with_incident:
             self._uow.execute(
                 _MOVE_CHAIN_HEAD,
@@ -239,14 +283,8 @@ class EventRepository(Repository):
 
     def list(self, incident_id: str) -> builtins.list[Event]:
         """The incident's events in order."""
-        query = (
-            sa.select(t.events)
-            .where(t.events.c.incident_id == incident_id)
-            .order_by(t.events.c.seq)
-        )
-        return [
-            Event(**row_fields(row, _EVENT_FIELDS)) for row in self._uow.execute(query).mappings()
-        ]
+        rows = self._uow.execute(_EVENTS_OF, {"b_incident": incident_id}).mappings()
+        return [Event(**row_fields(row, _EVENT_FIELDS)) for row in rows]
 
 
 class ApprovalRepository(Repository):
@@ -255,14 +293,14 @@ class ApprovalRepository(Repository):
     def add(self, approval: Approval) -> None:
         """Insert a new approval request."""
         self._insert_unique(
-            sa.insert(t.approvals).values(values_of(approval, _APPROVAL_FIELDS)),
+            _INSERT_APPROVAL,
+            values_of(approval, _APPROVAL_FIELDS),
             f"Approval '{approval.id}' already exists.",
         )
 
     def get(self, approval_id: str) -> Approval:
         """The approval, or NotFound."""
-        query = sa.select(t.approvals).where(t.approvals.c.id == approval_id)
-        row = self._uow.execute(query).mappings().one_or_none()
+        row = self._uow.execute(_GET_APPROVAL, {"b_id": approval_id}).mappings().one_or_none()
         if row is None:
             raise NotFound(
                 f"Approval '{approval_id}' does not exist.",
@@ -274,10 +312,8 @@ class ApprovalRepository(Repository):
         """Save the approval's status, slots and decisions."""
         values = values_of(approval, _APPROVAL_FIELDS)
         del values["id"]
-        result = self._uow.execute(
-            sa.update(t.approvals).where(t.approvals.c.id == approval.id).values(values)
-        )
-        if result.rowcount == 0:
+        values["b_id"] = approval.id
+        if self._uow.execute(_UPDATE_APPROVAL, values).rowcount == 0:
             raise NotFound(f"Approval '{approval.id}' does not exist.")
 
     def list(self, incident_id: str, status: str | None = None) -> builtins.list[Approval]:

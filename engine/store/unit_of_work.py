@@ -2,9 +2,9 @@
 
 One command = one transaction (DESIGN.md §2): the service opens a unit of work, changes the
 incident, appends the event, adds outbox and timer rows, and commits them together. Leaving the
-`with` block without `commit()` rolls everything back. This module also owns turning "the
-database is busy / the transaction lost a race" driver errors into `engine.errors.Conflict`,
-also for the few hot statements that run on the transaction's DBAPI cursor (`run_driver_sql`).
+`with` block without `commit()` rolls everything back. Every statement runs through
+SQLAlchemy's `Connection` here (`UnitOfWork.execute`), which is also where "the database is busy
+/ the transaction lost a race" driver errors become `engine.errors.Conflict`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from engine.store.repositories import (
     DefinitionRepository,
     EventRepository,
     IncidentRepository,
+    Params,
 )
 
 # PostgreSQL SQLSTATEs that mean "retry the whole command": serialization failure, deadlock,
@@ -95,11 +96,6 @@ class UnitOfWork:
         return self._engine.dialect.name
 
     @property
-    def sa_dialect(self) -> sa.Dialect:
-        """The SQLAlchemy dialect (the one that compiles statements for this database)."""
-        return self._engine.dialect
-
-    @property
     def connection(self) -> sa.Connection:
         """The connection, inside a transaction (begun now if this is the first use)."""
         if self._connection is None:
@@ -113,51 +109,25 @@ class UnitOfWork:
         return self._connection
 
     def execute(
-        self, statement: sa.Executable, params: dict[str, Any] | None = None
+        self, statement: sa.Executable, params: Params | None = None
     ) -> sa.CursorResult[Any]:
-        """Run one statement in this unit's transaction."""
-        connection = self.connection
-        with conflicts_as_errors():
-            return connection.execute(statement, params)
+        """Run one statement in this unit's transaction.
 
-    def run_driver_sql(
-        self, sql: str, params: Any, *, many: bool = False, fetch: bool = False
-    ) -> tuple[int, list[Any], Any]:
-        """Run SQL already compiled for this dialect, with parameters already converted, on the
-        transaction's DBAPI cursor: (rowcount, rows when `fetch`, cursor.description).
-
-        For the few statements every command runs (`repositories.Prepared`), where SQLAlchemy's
-        per-execution work costs several times what the database does. Driver errors are raised
-        as SQLAlchemy's exceptions (and busy / serialization errors as Conflict), exactly as
-        `execute` raises them; a dropped connection is invalidated, as SQLAlchemy would do.
+        `params` is one row of bind values, or a list of rows to run the statement once per row
+        in one round trip (the driver's executemany; a one-row list runs as a plain execute).
+        Never an empty list: SQLAlchemy would run the statement once without parameters.
         """
         connection = self.connection
-        dbapi_connection = connection.connection
-        dialect = self._engine.dialect
-        cursor = dbapi_connection.cursor()
-        try:
-            with conflicts_as_errors():
-                try:
-                    if many:
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
-                    rows: list[Any] = list(cursor.fetchall()) if fetch else []
-                    return cursor.rowcount, rows, cursor.description
-                except dialect.loaded_dbapi.Error as error:
-                    invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
-                    if invalidated:
-                        connection.invalidate(error)
-                    raise sa.exc.DBAPIError.instance(
-                        sql,
-                        params,
-                        error,
-                        dialect.loaded_dbapi.Error,
-                        connection_invalidated=invalidated,
-                        dialect=dialect,
-                    ) from error
-        finally:
-            cursor.close()
+        with conflicts_as_errors():
+            try:
+                return connection.execute(statement, params)
+            except sa.exc.StatementError as error:
+                # A value its column type refuses (a naive datetime, tables.UTCDateTime) is the
+                # caller's bug: raise the type's own ValueError, which SQLAlchemy wraps only
+                # because the type ran inside execute. Driver errors stay as they are.
+                if not isinstance(error, sa.exc.DBAPIError) and isinstance(error.orig, ValueError):
+                    raise error.orig from error
+                raise
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

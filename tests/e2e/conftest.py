@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from engine.bootstrap import App, build
-from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY
 
@@ -120,7 +119,7 @@ class Workspace:
                 database_url=self.url if self.kind == "postgres" else None,
             )
             self._app = build(settings)
-            import_directory(self._app, DIRECTORY)
+            self._app.service.directory.import_file(DIRECTORY)
         return self._app
 
     def declare(self, actor: str = "anna.andersson", **values: str) -> str:

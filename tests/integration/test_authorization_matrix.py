@@ -20,7 +20,6 @@ import yaml
 
 from engine.bootstrap import App, build
 from engine.errors import NotAuthorized, TransitionNotAllowed
-from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY
 
@@ -202,7 +201,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installat
         patch.delenv("DRIFTPLAN_DATABASE_URL", raising=False)
         app = build(Settings(data=tmp / "data", workflows=WORKFLOWS, database_url=None))
         try:
-            import_directory(app, directory)
+            app.service.directory.import_file(directory)
             setup = Installation(app, people, {})
             setup.probes = {state: setup.incident_in(state) for state in STATES}
             yield setup

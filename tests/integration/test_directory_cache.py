@@ -10,8 +10,6 @@ import pytest
 
 from engine.bootstrap import build
 from engine.errors import NotFound
-from engine.service.directory_admin import import_directory
-from engine.service.subscriptions import confirm, subscribe
 from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +21,7 @@ def test_a_directory_imported_by_another_process_is_used_at_once(tmp_path: Path)
     without a person, this service refuses that person on its very next command."""
     settings = Settings(data=tmp_path, workflows=ROOT / "workflows")
     worker, admin = build(settings), build(settings)
-    import_directory(admin, ROOT / "examples" / "directory.yaml")
+    admin.service.directory.import_file(ROOT / "examples" / "directory.yaml")
     incident = worker.service.declare(actor_id="anna.andersson", values=DECLARE).incident_id
     smaller = tmp_path / "directory.yaml"
     text = (ROOT / "examples" / "directory.yaml").read_text(encoding="utf-8")
@@ -33,7 +31,7 @@ def test_a_directory_imported_by_another_process_is_used_at_once(tmp_path: Path)
     )
     shutil.copytree(ROOT / "examples" / "lists", tmp_path / "lists")
     worker.service.fire(incident_id=incident, trigger="post_update", actor_id="erik.johansson")
-    import_directory(admin, smaller)
+    admin.service.directory.import_file(smaller)
     with pytest.raises(NotFound, match=r"erik\.johansson"):
         worker.service.fire(incident_id=incident, trigger="post_update", actor_id="erik.johansson")
 
@@ -42,13 +40,13 @@ def test_a_new_confirmed_subscriber_gets_the_next_newsletter(tmp_path: Path) -> 
     """A subscription confirmed between two commands is among the next message's recipients."""
     settings = Settings(data=tmp_path, workflows=ROOT / "workflows")
     app = build(settings)
-    import_directory(app, ROOT / "examples" / "directory.yaml")
+    app.service.directory.import_file(ROOT / "examples" / "directory.yaml")
     first = app.service.declare(actor_id="anna.andersson", values=DECLARE).incident_id
     now = datetime.now(UTC)
-    stored = subscribe(
-        app.database, audience="subscribers", email="ny@example.se", now=now, plans=app.plans
+    stored = app.service.subscriptions.subscribe(
+        audience="subscribers", email="ny@example.se", now=now
     )
-    confirm(app.database, stored.token, now)
+    app.service.subscriptions.confirm(stored.token, now)
     second = app.service.declare(actor_id="anna.andersson", values=DECLARE).incident_id
     with app.database.unit_of_work(read_only=True) as uow:
         before = [m for m in uow.messages.list(first) if m.channel == "newsletter"]

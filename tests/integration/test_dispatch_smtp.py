@@ -23,12 +23,10 @@ from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
-from engine.cli.common import app as cli
+from engine.cli.app import app as cli
 from engine.domain.model import DEAD, PENDING, RETRYING, SENT, Message
 from engine.errors import Conflict, NotAuthorized
 from engine.service.delivery import Dispatcher, DispatchPolicy
-from engine.service.outbox import retry_dead_letter
-from engine.service.subscriptions import confirm, subscribe
 from tests.app_helpers import (
     DECLARE,
     OPERATOR,
@@ -273,7 +271,7 @@ def test_requeue_refuses_a_message_that_is_not_dead(
     make_dispatcher(application, environ).deliver_due()
     message = _messages(application, result.incident_id)["support_email"]
     with pytest.raises(Conflict, match="not a dead letter"):
-        retry_dead_letter(application.service, message.id, OPERATOR)
+        application.service.outbox.retry(message.id, OPERATOR)
     assert _messages(application, result.incident_id)["support_email"].status == SENT
 
 
@@ -302,11 +300,11 @@ def test_only_people_the_plan_lets_act_may_send_a_dead_letter_again(
         uow.messages.update(message)
         uow.commit()
     if allowed:
-        retry_dead_letter(application.service, message.id, person)
+        application.service.outbox.retry(message.id, person)
         expected = PENDING
     else:
         with pytest.raises(NotAuthorized) as refused:
-            retry_dead_letter(application.service, message.id, person)
+            application.service.outbox.retry(message.id, person)
         assert "admin" in refused.value.allowed and "operator" in refused.value.allowed
         assert "Eva Ek får inte skicka meddelande" in refused.value.text("sv")
         expected = DEAD
@@ -395,14 +393,10 @@ def test_news_for_the_subscribers_audience_is_sent_once_published(
     are confirmed subscribers; it is a page, not a mail to them."""
     _, environ = smtp
     application = make_app(tmp_path)
-    token = subscribe(
-        application.database,
-        audience="subscribers",
-        email="a@example.se",
-        now=application.clock.now(),
-        plans=application.plans,
+    token = application.service.subscriptions.subscribe(
+        audience="subscribers", email="a@example.se", now=application.clock.now()
     ).token
-    confirm(application.database, token, application.clock.now())
+    application.service.subscriptions.confirm(token, application.clock.now())
     result = application.service.declare(actor_id=OPERATOR, values=DECLARE)
     dispatcher = make_dispatcher(application, environ, policy=POLICY)
     dispatcher.deliver_due()

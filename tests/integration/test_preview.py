@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
-from engine.cli.common import app as cli
+from engine.cli.app import app as cli
 from engine.errors import NotAuthorized
 from engine.store import tables
 from tests.app_helpers import DECLARE, OPERATOR, SCOPE, WORKFLOWS, make_app, make_dispatcher

@@ -11,16 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.bootstrap import App
-from engine.cli.common import app as cli
+from engine.cli.app import app as cli
 from engine.errors import CommandError, NotFound
-from engine.service.subscriptions import (
-    confirm,
-    confirm_url,
-    list_subscribers,
-    subscribe,
-    subscriber_audiences,
-    unsubscribe,
-)
+from engine.service.subscriptions import confirm_url
 from tests.app_helpers import (
     DECLARE,
     OPERATOR,
@@ -42,39 +35,24 @@ def application(tmp_path: Path) -> Iterator[App]:
 
 
 def _subscribe(application: App, email: str, audience: str = "subscribers") -> str:
-    stored = subscribe(
-        application.database,
-        audience=audience,
-        email=email,
-        name="",
-        now=START,
-        plans=application.plans,
+    stored = application.service.subscriptions.subscribe(
+        audience=audience, email=email, name="", now=START
     )
     return stored.token
 
 
 def test_subscribing_starts_pending_with_a_random_token(application: App) -> None:
     """A new subscription is pending, lower-cased, with a 32-character URL-safe token."""
-    stored = subscribe(
-        application.database,
-        audience="subscribers",
-        email=" Anna@Example.SE ",
-        name="Anna",
-        now=START,
-        plans=application.plans,
+    stored = application.service.subscriptions.subscribe(
+        audience="subscribers", email=" Anna@Example.SE ", name="Anna", now=START
     )
-    other = subscribe(
-        application.database,
-        audience="subscribers",
-        email="bo@example.se",
-        name="Bo",
-        now=START,
-        plans=application.plans,
+    other = application.service.subscriptions.subscribe(
+        audience="subscribers", email="bo@example.se", name="Bo", now=START
     )
     assert (stored.email, stored.status, stored.name) == ("anna@example.se", "pending", "Anna")
     assert len(stored.token) == 32 and stored.token != other.token
     assert stored.token.replace("-", "").replace("_", "").isalnum()
-    [listed, _] = list_subscribers(application.database, audience="subscribers")
+    [listed, _] = application.service.subscriptions.list(audience="subscribers")
     assert (listed.email, listed.status, listed.token) == (
         "anna@example.se",
         "pending",
@@ -84,12 +62,12 @@ def test_subscribing_starts_pending_with_a_random_token(application: App) -> Non
 
 def test_only_audiences_with_subscribers_accept_subscriptions(application: App) -> None:
     """An audience without `subscribers: true` is refused, naming the audiences that take them."""
-    assert subscriber_audiences(application.plans) == ["subscribers"]
+    assert application.service.subscriptions.audiences() == ["subscribers"]
     with pytest.raises(
         CommandError, match=r"'support_it'.*Audiences with subscribers: subscribers"
     ):
         _subscribe(application, "x@example.se", audience="support_it")
-    assert list_subscribers(application.database) == []
+    assert application.service.subscriptions.list() == []
 
 
 @pytest.mark.parametrize("bad", ["no-at-sign", "a@b", "a b@example.se", "x@example.se\r\nBcc: y"])
@@ -97,7 +75,7 @@ def test_an_unusable_address_is_refused(application: App, bad: str) -> None:
     """An address we could not send to is refused before anything is stored."""
     with pytest.raises(CommandError, match="not an e-mail address"):
         _subscribe(application, bad)
-    assert list_subscribers(application.database) == []
+    assert application.service.subscriptions.list() == []
 
 
 def test_resubscribing_a_pending_address_replaces_its_token(application: App) -> None:
@@ -106,22 +84,17 @@ def test_resubscribing_a_pending_address_replaces_its_token(application: App) ->
     new = _subscribe(application, "ANNA@example.se")
     assert new != old
     with pytest.raises(NotFound, match="not valid"):
-        confirm(application.database, old, LATER)
-    assert confirm(application.database, new, LATER).status == "confirmed"
-    assert len(list_subscribers(application.database)) == 1
+        application.service.subscriptions.confirm(old, LATER)
+    assert application.service.subscriptions.confirm(new, LATER).status == "confirmed"
+    assert len(application.service.subscriptions.list()) == 1
 
 
 def test_resubscribing_a_confirmed_address_changes_nothing(application: App) -> None:
     """A confirmed subscriber who subscribes again keeps their confirmation and token."""
     token = _subscribe(application, "anna@example.se")
-    confirm(application.database, token, LATER)
-    again = subscribe(
-        application.database,
-        audience="subscribers",
-        email="anna@example.se",
-        name="Other",
-        now=LATER + timedelta(days=1),
-        plans=application.plans,
+    application.service.subscriptions.confirm(token, LATER)
+    again = application.service.subscriptions.subscribe(
+        audience="subscribers", email="anna@example.se", name="Other", now=LATER + timedelta(days=1)
     )
     assert (again.status, again.token, again.confirmed_at) == ("confirmed", token, LATER)
 
@@ -129,8 +102,8 @@ def test_resubscribing_a_confirmed_address_changes_nothing(application: App) -> 
 def test_confirming_twice_keeps_the_first_confirmation(application: App) -> None:
     """Confirmation sets confirmed_at once; opening the link again changes nothing."""
     token = _subscribe(application, "anna@example.se")
-    first = confirm(application.database, token, LATER)
-    second = confirm(application.database, token, LATER + timedelta(hours=1))
+    first = application.service.subscriptions.confirm(token, LATER)
+    second = application.service.subscriptions.confirm(token, LATER + timedelta(hours=1))
     assert first.status == second.status == "confirmed"
     assert second.confirmed_at == LATER
 
@@ -138,24 +111,24 @@ def test_confirming_twice_keeps_the_first_confirmation(application: App) -> None
 def test_unsubscribe_is_idempotent_and_unknown_tokens_are_not_found(application: App) -> None:
     """Unsubscribing twice is harmless; an unknown token is NotFound with a clear message."""
     token = _subscribe(application, "anna@example.se")
-    confirm(application.database, token, LATER)
-    assert unsubscribe(application.database, token).status == "unsubscribed"
-    assert unsubscribe(application.database, token).status == "unsubscribed"
+    application.service.subscriptions.confirm(token, LATER)
+    assert application.service.subscriptions.unsubscribe(token).status == "unsubscribed"
+    assert application.service.subscriptions.unsubscribe(token).status == "unsubscribed"
     with pytest.raises(NotFound, match=r"not valid \(unknown token\).*subscribe again"):
-        unsubscribe(application.database, "no-such-token")
+        application.service.subscriptions.unsubscribe("no-such-token")
 
 
 def test_an_ended_subscription_is_not_revived_by_its_old_link(application: App) -> None:
     """After unsubscribing, the old confirmation link refuses; subscribing again starts over."""
     token = _subscribe(application, "anna@example.se")
-    unsubscribe(application.database, token)
+    application.service.subscriptions.unsubscribe(token)
     with pytest.raises(CommandError, match="has ended"):
-        confirm(application.database, token, LATER)
-    [stored] = list_subscribers(application.database)
+        application.service.subscriptions.confirm(token, LATER)
+    [stored] = application.service.subscriptions.list()
     assert stored.status == "unsubscribed"
     fresh = _subscribe(application, "anna@example.se")
     assert fresh != token
-    assert list_subscribers(application.database)[0].status == "pending"
+    assert application.service.subscriptions.list()[0].status == "pending"
 
 
 def test_newsletter_reaches_only_confirmed_subscribers_with_their_own_link(
@@ -165,11 +138,11 @@ def test_newsletter_reaches_only_confirmed_subscribers_with_their_own_link(
     the support_it contact list gets its e-mail with no unsubscribe header at all."""
     confirmed = {a: _subscribe(application, a) for a in ("a@example.se", "b@example.se")}
     for token in confirmed.values():
-        confirm(application.database, token, LATER)
+        application.service.subscriptions.confirm(token, LATER)
     _subscribe(application, "pending@example.se")
     gone = _subscribe(application, "gone@example.se")
-    confirm(application.database, gone, LATER)
-    unsubscribe(application.database, gone)
+    application.service.subscriptions.confirm(gone, LATER)
+    application.service.subscriptions.unsubscribe(gone)
 
     application.service.declare(actor_id=OPERATOR, values=DECLARE)
     server = SmtpServer().start()

@@ -26,7 +26,6 @@ import pytest
 import sqlalchemy as sa
 
 from engine.bootstrap import App, build
-from engine.service.directory_admin import import_directory
 from engine.settings import Settings
 from engine.store.tables import timers
 
@@ -120,7 +119,7 @@ def make_drill(tmp_path: Path, database_url: str | None = None) -> Drill:
     data = tmp_path / "data"
     settings = Settings(data=data, workflows=workflows, database_url=database_url)
     app = build(settings)
-    import_directory(app, directory)
+    app.service.directory.import_file(directory)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
     env |= {"DRIFTPLAN_DATA": str(data), "DRIFTPLAN_WORKFLOWS": str(workflows)}
     if database_url:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.definition import check_workflow
+from engine.definition.checks.workflow import check_workflow
 from engine.errors import DefinitionError, Problem
 from tests.plan_fixtures import KNOWN_KINDS, VALID_PLAN, broken, line_of, parse
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.definition import load_definition, to_dot, to_mermaid
+from engine.definition.diagram import to_dot, to_mermaid
+from engine.definition.loader import load_definition
 from tests.plan_fixtures import VALID_PLAN, broken, parse
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,13 +8,30 @@ from pathlib import Path
 import pytest
 
 from engine.definition.loader import parse_definition
-from engine.definition.schema import Audience, Workflow
+from engine.definition.schema import Workflow
 from engine.directory.parse import Directory, load_directory, parse_directory
-from engine.errors import DirectoryError, NotFound
+from engine.errors import DirectoryError
+from engine.service.addressing import Addressing, PersonView, dedupe
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "workflows" / "samsa_outage.yaml"
 EXAMPLE = ROOT / "examples" / "directory.yaml"
+
+
+def addressing_of(directory: Directory) -> Addressing:
+    """Who is who in a parsed directory, as the engine addresses messages (no deputies)."""
+    people = [
+        PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion)
+        for p in directory.people.values()
+    ]
+    lists = {
+        name: [
+            {"address": m.address, "name": m.name, "person_id": m.person_id}
+            for m in members.members
+        ]
+        for name, members in directory.lists.items()
+    }
+    return Addressing(people, lists, {}, lambda roles: roles)
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +54,14 @@ def parse(text: str, workflow: Workflow, *, base: Path | None = None) -> Directo
 def test_example_directory_covers_every_role_and_subregion(workflow: Workflow) -> None:
     """The shipped example has someone for every role and a decider in every sub-region."""
     directory = load_directory(EXAMPLE, workflow=workflow)
+    addressing = addressing_of(directory)
     for role in workflow.roles:
-        assert directory.people_with_roles([role]), f"nobody has role {role}"
+        assert addressing.with_roles([role]), f"nobody has role {role}"
     for subregion in workflow.subregions:
-        assert directory.people_with_roles(["subregional_decider"], subregions=[subregion])
+        assert addressing.with_roles(["subregional_decider"], subregions=[subregion])
     for audience in ("support_it", "working_groups", "involved_parties", "suppliers"):
-        assert directory.recipients_for(workflow.audiences[audience]), audience
-    assert len(directory.members("support_it")) == 6
+        assert addressing.for_audience(workflow, audience), audience
+    assert len(directory.lists["support_it"].members) == 6
     assert all(
         a.endswith(("example.se", "example.org"))
         for a in [p.email for p in directory.people.values()]
@@ -54,15 +72,15 @@ def test_example_directory_covers_every_role_and_subregion(workflow: Workflow) -
 def test_example_lists_keep_names_and_organisations(workflow: Workflow) -> None:
     """CSV and YAML members keep their names and organisations; person members their id."""
     directory = load_directory(EXAMPLE, workflow=workflow)
-    first = directory.members("support_it")[0]
+    first = directory.lists["support_it"].members[0]
     assert (first.address, first.name, first.organisation) == (
         "it-support@kommun1.example.se",
         "Kommun 1 IT-support",
         "Kommun 1",
     )
-    working = directory.members("working_groups")  # semicolon-separated, Swedish headers
+    working = directory.lists["working_groups"].members  # semicolon-separated, Swedish headers
     assert working[1].name == "Arbetsgrupp SIP"
-    assert directory.members("suppliers")[0].person_id == "cerner.support"
+    assert directory.lists["suppliers"].members[0].person_id == "cerner.support"
 
 
 @dataclass(frozen=True)
@@ -247,7 +265,7 @@ def test_csv_import_accepts_excel_exports(workflow: Workflow, tmp_path: Path) ->
     """A BOM, semicolons, Swedish headers and repeated rows are what Excel gives; all work."""
     text = "\ufeffE-post;Namn;Organisation\nA@example.se;Kommun A;A\na@example.se;Igen;A\n"
     write_csv(tmp_path, text)
-    members = parse(CSV_LIST, workflow, base=tmp_path).members("support_it")
+    members = parse(CSV_LIST, workflow, base=tmp_path).lists["support_it"].members
     assert [(m.address, m.name, m.organisation) for m in members] == [
         ("A@example.se", "Kommun A", "A")
     ]
@@ -271,8 +289,8 @@ def test_recipients_merge_roles_and_lists_once_per_address(workflow: Workflow) -
         + "    - {address: avtal@cerner.example.org, name: Avtal}\n"
     )
     directory = parse(text, workflow)
-    recipients = directory.recipients_for(workflow.audiences["suppliers"])
-    assert [(r.address, r.person_id) for r in recipients] == [
+    recipients = dedupe(addressing_of(directory).for_audience(workflow, "suppliers"))
+    assert [(r["address"], r["person_id"]) for r in recipients] == [
         ("support@cerner.example.org", "cerner"),
         ("avtal@cerner.example.org", None),
     ]
@@ -281,19 +299,14 @@ def test_recipients_merge_roles_and_lists_once_per_address(workflow: Workflow) -
 def test_people_with_roles_filters_by_subregion(workflow: Workflow) -> None:
     """Deciders are found per sub-region; other sub-regions' deciders are left out."""
     directory = load_directory(EXAMPLE, workflow=workflow)
-    found = directory.people_with_roles(
-        ["subregional_decider"], subregions=["fyrbodal", "goteborg"]
-    )
-    assert sorted(p.subregion or "" for p in found) == ["fyrbodal", "goteborg"]
-    chairs = directory.people_with_roles(["council_chair", "council_vice_chair"])
-    assert {p.id for p in chairs} == {"margareta.lund", "olof.strand"}
-
-
-def test_unknown_list_names_the_known_lists(workflow: Workflow) -> None:
-    """Asking for a list that does not exist says which lists there are."""
-    directory = parse("lists:\n  support_it: []\n", workflow)
-    with pytest.raises(NotFound, match="Lists: support_it"):
-        directory.recipients_for(Audience(title={"sv": "X"}, lists=["suport_it"]))
+    addressing = addressing_of(directory)
+    found = addressing.with_roles(["subregional_decider"], subregions=["fyrbodal", "goteborg"])
+    assert sorted(directory.people[p["person_id"]].subregion or "" for p in found) == [
+        "fyrbodal",
+        "goteborg",
+    ]
+    chairs = addressing.with_roles(["council_chair", "council_vice_chair"])
+    assert {p["person_id"] for p in chairs} == {"margareta.lund", "olof.strand"}
 
 
 def test_a_flawed_person_does_not_cause_follow_on_errors(workflow: Workflow) -> None:

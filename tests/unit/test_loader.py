@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.definition import load_definition, parse_definition
+from engine.definition.loader import load_definition, parse_definition
 from engine.definition.yaml_loader import MAX_BYTES, load_yaml
 from engine.errors import DefinitionError
 from tests.plan_fixtures import VALID_PLAN, parse

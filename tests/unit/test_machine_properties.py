@@ -19,7 +19,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from engine.definition.loader import Definition, load_definition, parse_definition
+from engine.definition.loader import load_definition
 from engine.definition.schema import TransitionDef
 from engine.domain.machine import Evaluator
 from engine.domain.outcome import SYSTEM_ACTOR, Actor
@@ -36,15 +36,7 @@ PLAN = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
 NOW = datetime(2022, 6, 28, 12, 30, tzinfo=UTC)
 
 
-def load_samsa() -> Definition:
-    """The SAMSA plan, checked when the checker is importable (it is written concurrently)."""
-    try:
-        return load_definition(PLAN)
-    except ImportError:
-        return parse_definition(PLAN.read_bytes(), str(PLAN), base=PLAN.parent, check=False)
-
-
-DEFINITION = load_samsa()
+DEFINITION = load_definition(PLAN)
 WF = DEFINITION.workflow
 EV = Evaluator(DEFINITION)
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from jinja2.exceptions import SecurityError
 
-from engine.definition.loader import Definition, parse_definition
+from engine.definition.definition import Definition
+from engine.definition.loader import parse_definition
 from engine.errors import MessageError
 from engine.service.messages import MAX_SUBJECT, build_context, render_message
 

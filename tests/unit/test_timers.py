@@ -22,7 +22,6 @@ from engine.domain.model import Timer
 from engine.errors import ApprovalError
 from engine.scheduler.alarm import AlarmClock, LeaderLock
 from engine.scheduler.clocks import FakeClock, ScaledClock
-from engine.service.directory_admin import import_directory
 from engine.service.timers import TimerRunner, next_due
 from engine.settings import Settings
 
@@ -89,8 +88,8 @@ def world(tmp_path: Path) -> Iterator[World]:
     """A fresh installation on a fake clock at T0, with the example directory imported."""
     clock = FakeClock(T0)
     app = build(Settings(data=tmp_path, workflows=ROOT / "workflows"), clock=clock)
-    import_directory(app, ROOT / "examples" / "directory.yaml")
-    yield World(app, clock, TimerRunner(app.service))
+    app.service.directory.import_file(ROOT / "examples" / "directory.yaml")
+    yield World(app, clock, app.timers)
     app.database.dispose()
 
 
@@ -395,8 +394,8 @@ def test_a_timer_the_plan_cannot_act_on_is_logged_once_not_retried(tmp_path: Pat
         )
     clock = FakeClock(T0)
     app = build(Settings(data=tmp_path / "data", workflows=plans), clock=clock)
-    import_directory(app, ROOT / "examples" / "directory.yaml")
-    w = World(app, clock, TimerRunner(app.service))
+    app.service.directory.import_file(ROOT / "examples" / "directory.yaml")
+    w = World(app, clock, app.timers)
     try:
         w.declare()
         assert w.at(minutes=61) == []
@@ -444,11 +443,9 @@ def test_each_round_of_a_repeating_timer_is_woken_on_time_without_waiting_for_a_
         encoding="utf-8",
     )
     app = build(Settings(data=tmp_path / "data", workflows=plans))
-    import_directory(app, directory)
+    app.service.directory.import_file(directory)
     incident = app.service.declare(actor_id="op", values={"scope": "Övning"}).incident_id
-    alarm = AlarmClock(
-        TimerRunner(app.service), lock=LeaderLock(app.database, tmp_path), sweep_seconds=3600
-    )
+    alarm = AlarmClock(app.timers, lock=LeaderLock(app.database, tmp_path), sweep_seconds=3600)
 
     def ticks() -> list[dict[str, Any]]:
         return [e for e in app.service.log(incident) if e["kind"] == "timer"]

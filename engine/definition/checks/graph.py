@@ -15,13 +15,10 @@ wins.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from engine.definition.checks.references import PathKey, dotted
-
-if TYPE_CHECKING:
-    from engine.definition.checks.workflow import Context
-    from engine.definition.schema import TransitionDef
+from engine.definition.checks.context import Context
+from engine.definition.checks.paths import PathKey, dotted
+from engine.definition.schema import TransitionDef
 
 NEW = "(new incident)"  # the pseudo-source of initial transitions
 

@@ -8,23 +8,12 @@ not stand in for each other in a circle.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
+from engine.definition.checks.context import Context
+from engine.definition.checks.paths import PathKey, dotted
 from engine.definition.schema import Condition, FieldDef, Gate, Notify, Workflow
-
-if TYPE_CHECKING:
-    from engine.definition.checks.workflow import Context
-
-PathKey = tuple[str | int, ...]
-
-
-def dotted(path: Iterable[str | int]) -> str:
-    """`("states", "outage", "on_enter", 0)` -> `states.outage.on_enter[0]`."""
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out
 
 
 def notifies(workflow: Workflow) -> Iterator[tuple[PathKey, Notify]]:

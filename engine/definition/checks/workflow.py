@@ -1,8 +1,8 @@
 """Whole-plan consistency checks: does every piece of a schema-valid plan fit the others?
 
 The schema (`schema.py`) judges each value alone. This module owns the checks that need the whole
-plan: references between sections (`checks_refs.py`), the shape of the state graph
-(`checks_graph.py`), and here the template texts, channel secrets and unused definitions. Every
+plan: references between sections (`references.py`), the shape of the state graph
+(`graph.py`), and here the template texts, channel secrets and unused definitions. Every
 finding is a `Problem` located at the line and column of the offending YAML node, so an author can
 jump straight to it; errors block loading, warnings do not.
 """
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import jinja2
 from jinja2 import nodes
 
 from engine.definition.checks import graph as checks_graph
 from engine.definition.checks import references as checks_refs
-from engine.definition.checks.references import PathKey, dotted
+from engine.definition.checks.context import PLURALS, Context, choices
+from engine.definition.checks.paths import PathKey
+from engine.definition.definition import Definition
 from engine.errors import Problem
-
-if TYPE_CHECKING:
-    from engine.definition.loader import Definition
-    from engine.definition.schema import Workflow
 
 # What `service.<attr>` may mean in a template's `requires`: the attributes of the service block.
 SERVICE_ATTRIBUTES = ("service.name", "service.description", "service.inbound_mailbox")
@@ -33,85 +29,6 @@ SERVICE_ATTRIBUTES = ("service.name", "service.description", "service.inbound_ma
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "apikey", "credential")
 _ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _WHOLE_ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
-
-# The plural used in "Known <plural>: ..." for each kind of name a plan defines.
-PLURALS = {
-    "role": "roles",
-    "audience": "audiences",
-    "channel": "channels",
-    "template": "templates",
-    "field": "fields",
-    "subregion": "subregions",
-    "state": "states",
-    "trigger": "triggers",
-}
-
-
-def choices(values: Iterable[str]) -> str:
-    """A sorted, comma-separated list of valid choices for an error message."""
-    listed = sorted(set(values))
-    return ", ".join(listed) if listed else "(none)"
-
-
-@dataclass
-class Context:
-    """What every check needs: the plan, where its nodes are, and what has been found so far."""
-
-    definition: Definition
-    known_kinds: frozenset[str] | None = None
-    problems: list[Problem] = field(default_factory=list)
-    used: dict[str, set[str]] = field(default_factory=dict)
-
-    @property
-    def workflow(self) -> Workflow:
-        return self.definition.workflow
-
-    def known(self, kind: str) -> Iterable[str]:
-        """The names the plan defines for `kind` (one of `PLURALS`)."""
-        wf = self.workflow
-        sections: Mapping[str, Iterable[str]] = {
-            "role": wf.roles,
-            "audience": wf.audiences,
-            "channel": wf.channels,
-            "template": wf.templates,
-            "field": wf.fields,
-            "subregion": wf.subregions,
-            "state": wf.states,
-            "trigger": {t.trigger for t in wf.transitions},
-        }
-        return sections[kind]
-
-    def report(
-        self, path: PathKey, message: str, *, severity: str = "error", key: bool = False
-    ) -> None:
-        line, col = self.definition.positions.at(path, key=key)
-        self.problems.append(
-            Problem(self.definition.source, line, col, message, severity, dotted(path))
-        )
-
-    def error(self, path: PathKey, message: str, *, key: bool = False) -> None:
-        self.report(path, message, key=key)
-
-    def warning(self, path: PathKey, message: str, *, key: bool = False) -> None:
-        self.report(path, message, severity="warning", key=key)
-
-    def ref(self, kind: str, name: str, path: PathKey) -> bool:
-        """Record that `path` uses `name` of `kind`; report it if the plan does not define it."""
-        self.used.setdefault(kind, set()).add(name)
-        known = self.known(kind)
-        if name in known:
-            return True
-        # Point at the item, but name the list it sits in: that is what the author edits.
-        where = dotted(path[:-1] if path and isinstance(path[-1], int) else path)
-        self.error(
-            path, f"unknown {kind} '{name}' in {where}. Known {PLURALS[kind]}: {choices(known)}"
-        )
-        return False
-
-    def refs(self, kind: str, names: Iterable[str], path: PathKey) -> None:
-        for index, name in enumerate(names):
-            self.ref(kind, name, (*path, index))
-
 
 # --- template texts -----------------------------------------------------------------------------
 

@@ -1,0 +1,64 @@
+"""`driftplan channels`: each plan channel, live or writing to the file outbox, and why.
+
+The channel kinds and how a channel's `${NAME}` settings resolve are the installation's
+(`App.channels`, the registry injected by `engine.bootstrap`); the environment they resolve
+against is the one the settings were read with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
+from engine.definition.loader import load_definition
+from engine.texts import t
+
+app = typer.Typer()
+
+
+@app.command("channels")
+def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
+    """Each channel of each plan: live, or the file outbox and what is missing to go live."""
+
+    def body() -> None:
+        application = app_from(data, lang)
+        environ = application.settings.environ
+        kinds = application.channels.factories()
+        rows: list[dict[str, Any]] = []
+        for path in application.plans.files():
+            definition = load_definition(path)
+            for name, spec in definition.workflow.channels.items():
+                settings = application.channels.resolve(spec.kind, spec.settings, environ)
+                settings.setdefault("channel", name)
+                status = kinds[spec.kind].status(settings, data_dir=str(application.settings.data))
+                missing = sorted(
+                    set(status.missing) | set(application.channels.unset(spec.settings, environ))
+                )
+                rows.append(
+                    {
+                        "plan": definition.name,
+                        "channel": name,
+                        "kind": spec.kind,
+                        "live": status.live,
+                        "target": status.target,
+                        "missing": missing,
+                    }
+                )
+        if as_json:
+            emit_json(rows)
+            return
+        language = application.settings.lang
+        table = Table()
+        for col in ("plan", "channel", "channel_kind", "mode", "target", "missing"):
+            table.add_column(t(col, language), no_wrap=col == "id")
+        for r in rows:
+            mode = t("live", language) if r["live"] else t("file_outbox", language)
+            table.add_row(
+                r["plan"], r["channel"], r["kind"], mode, r["target"], ", ".join(r["missing"])
+            )
+        out_console.print(table)
+
+    run(body)

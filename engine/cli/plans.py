@@ -1,0 +1,73 @@
+"""`driftplan validate`, `driftplan diagram` and `driftplan init`: plans and the installation.
+
+Validation and drawing are `engine.definition.report`'s; this module hands them the workflows
+folder (from `Settings`) and the channel kinds the installation knows (from the registry, named
+without importing any channel).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from engine.bootstrap import default_channels
+from engine.cli.common import DataOpt, JsonOpt, app_from, out_console, run
+from engine.definition.report import run_diagram, run_validate
+from engine.settings import Settings
+from engine.texts import t
+
+app = typer.Typer()
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Plan files (default workflows/*.yaml)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check plan files; prints path:line:col: error: message for every problem."""
+    code, text = run_validate(
+        list(paths or []),
+        workflows=Settings.load().workflows,
+        known_kinds=default_channels().names(),
+        as_json=as_json,
+    )
+    _print(text)
+    raise typer.Exit(code)
+
+
+@app.command()
+def diagram(
+    path: str,
+    fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
+) -> None:
+    """Draw a plan's state machine with triggers, gates and timers."""
+    if fmt not in ("mermaid", "dot"):
+        raise typer.BadParameter("use mermaid or dot", param_hint="--format")
+    _print(run(lambda: run_diagram(path, fmt, known_kinds=default_channels().names())))
+
+
+@app.command()
+def init(data: DataOpt = None) -> None:
+    """Create the data folder and the database (idempotent)."""
+
+    def body() -> None:
+        application = app_from(data)
+        out_console.print(
+            t(
+                "init_done",
+                application.settings.lang,
+                data=str(application.settings.data.resolve()),
+                db=application.settings.database_url
+                or str((application.settings.data / "driftplan.db").resolve()),
+            )
+        )
+
+    run(body)

@@ -1,0 +1,66 @@
+"""How an approval request reads: its slots as plain values, who still has to decide, and the
+facts a decision request, reminder or notice is rendered with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.definition.definition import Definition
+from engine.definition.schema import localized
+from engine.domain.fields import format_time
+from engine.domain.model import Approval
+from engine.domain.outcome import Slot
+
+
+def slot_of(raw: dict[str, Any]) -> Slot:
+    """A stored slot as the evaluator's `Slot` (who may fill it)."""
+    subregions = raw.get("subregions")
+    return Slot(frozenset(raw["roles"]), frozenset(subregions) if subregions is not None else None)
+
+
+def describe_slots(definition: Definition, slots: list[dict[str, Any]], language: str) -> str:
+    """The roles (and sub-regions) still to decide, e.g. "Delregional beslutsfattare (Fyrbodal)"."""
+    parts = []
+    for raw in slots:
+        if raw.get("decision"):
+            continue
+        roles = " / ".join(
+            localized(definition.workflow.roles[r].title, language)
+            for r in raw["roles"]
+            if r in definition.workflow.roles
+        )
+        if raw.get("subregions"):
+            regions = ", ".join(
+                localized(definition.workflow.subregions[s].title, language)
+                for s in raw["subregions"]
+                if s in definition.workflow.subregions
+            )
+            roles += f" ({regions})"
+        parts.append(roles)
+    return "; ".join(parts)
+
+
+def approval_context(definition: Definition, approval: Approval, public_url: str) -> dict[str, Any]:
+    """The `approval` variables of a template about this request."""
+    lang = definition.language
+    t = next(t for t in definition.workflow.transitions if t.trigger == approval.trigger)
+    title = localized(t.gate.title if t.gate and t.gate.title else t.title, lang) or t.trigger
+    regions = [s for raw in approval.slots for s in (raw.get("subregions") or [])]
+    url = f"{public_url.rstrip('/')}/approvals/{approval.id}" if public_url else ""
+    return {
+        "id": approval.id,
+        "title": title,
+        "trigger": approval.trigger,
+        "approvers": describe_slots(definition, approval.slots, lang),
+        "requested_by": approval.requested_by,
+        "requested_at": format_time(approval.requested_at.isoformat(), definition.workflow, lang),
+        "expires_at": format_time(approval.expires_at.isoformat(), definition.workflow, lang)
+        if approval.expires_at
+        else ("–" if lang == "sv" else "-"),
+        "subregions": ", ".join(
+            localized(definition.workflow.subregions[s].title, lang)
+            for s in dict.fromkeys(regions)
+            if s in definition.workflow.subregions
+        ),
+        "url": url,
+    }

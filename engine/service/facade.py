@@ -1,0 +1,100 @@
+"""`Service`: the application's use cases behind one object, as the CLI and web layer see them.
+
+Commands (`declare`, `fire`, `preview`), decisions (`decide`) and the incident queries are its
+methods; the directory, the outbox and subscriptions are its collaborators
+(`service.directory.import_file(...)`, `service.outbox.retry(...)`,
+`service.subscriptions.subscribe(...)`). Every method opens its own transaction(s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.domain.outcome import CommandResult
+from engine.service.commands import Commands
+from engine.service.directory_admin import DirectoryAdmin
+from engine.service.gates import GateKeeper
+from engine.service.outbox import Outbox
+from engine.service.queries import IncidentQueries
+from engine.service.recorder import Recorder
+from engine.service.subscriptions import Subscriptions
+from engine.service.workspace import Workspace
+
+
+class Service(IncidentQueries):
+    """The use cases; the adapters come in through the workspace (see engine.bootstrap)."""
+
+    def __init__(self, workspace: Workspace, recorder: Recorder) -> None:
+        super().__init__(workspace)
+        self.recorder = recorder
+        self.commands = Commands(workspace, recorder)
+        self.gates = GateKeeper(workspace, recorder)
+        self.directory = DirectoryAdmin(workspace)
+        self.outbox = Outbox(workspace)
+        self.subscriptions = Subscriptions(workspace)
+
+    def declare(
+        self,
+        *,
+        actor_id: str,
+        values: Mapping[str, Any],
+        workflow: str | None = None,
+        exercise: bool = False,
+        trigger: str | None = None,
+    ) -> CommandResult:
+        """Create an incident through the plan's initial transition."""
+        return self.commands.declare(
+            actor_id=actor_id, values=values, workflow=workflow, exercise=exercise, trigger=trigger
+        )
+
+    def fire(
+        self,
+        *,
+        incident_id: str,
+        trigger: str,
+        actor_id: str,
+        values: Mapping[str, Any] | None = None,
+    ) -> CommandResult:
+        """Fire a trigger on an incident; a gated trigger may come back pending."""
+        return self.commands.fire(
+            incident_id=incident_id, trigger=trigger, actor_id=actor_id, values=values
+        )
+
+    def preview(
+        self,
+        *,
+        actor_id: str,
+        values: Mapping[str, Any],
+        incident_id: str | None = None,
+        trigger: str | None = None,
+        workflow: str | None = None,
+    ) -> dict[str, Any]:
+        """Every message a command would send, and its result; nothing is committed or sent."""
+        return self.commands.preview(
+            actor_id=actor_id,
+            values=values,
+            incident_id=incident_id,
+            trigger=trigger,
+            workflow=workflow,
+        )
+
+    def decide(
+        self,
+        *,
+        approval_id: str,
+        actor_id: str,
+        approve: bool,
+        comment: str = "",
+        on_behalf_of: str | None = None,
+        reference: str | None = None,
+    ) -> CommandResult:
+        """An approver decides a pending request (or an operator records a phone decision)."""
+        return self.gates.decide(
+            approval_id=approval_id,
+            actor_id=actor_id,
+            approve=approve,
+            comment=comment,
+            on_behalf_of=on_behalf_of,
+            reference=reference,
+        )

@@ -1,0 +1,74 @@
+"""The worker: the process that keeps an installation moving when nobody types a command.
+
+It has two duties. Timers (reminders, escalations, approval deadlines) fire when due: the
+APScheduler alarm clock behind the installation's leader lock (`App.alarm_clock`) does that, so
+of several workers only the leader fires them. And the outbox is delivered: every worker claims
+due messages under a lease (two workers do not deliver the same message at once) and hands them
+to the channels. `run_once` does one round of both, for cron and tests; `run` keeps going until it
+is told to stop.
+
+Everything it uses comes wired from `engine.bootstrap`; `driftplan worker` only parses options,
+installs signal handlers and prints.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.bootstrap import App
+    from engine.service.delivery import DispatchSummary
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one `Worker.run_once` did: timers fired, then what the outbox delivery did."""
+
+    timers_fired: int
+    delivery: DispatchSummary
+
+
+class Worker:
+    """Runs an installation's timers and outbox delivery."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def run_once(self) -> Round:
+        """Fire every due timer, then deliver every due message, once."""
+        fired = sum(1 for result in self.app.timers.fire_due() if result.fired)
+        return Round(timers_fired=fired, delivery=self.app.dispatcher.deliver_due())
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float,
+        sweep: float,
+        on_start: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
+    ) -> None:
+        """Run until `stop` is set: the alarm clock fires timers (sweeping every `sweep` seconds
+        for leadership and timers armed elsewhere) while this thread delivers the outbox every
+        `interval` seconds. Afterwards the alarm clock is stopped and the dispatcher's channel
+        connections closed.
+
+        `on_start` is called once the alarm clock runs; `on_stop` after everything is shut
+        down, also when delivery raised (it is not called if the alarm clock never started).
+        """
+        alarm = self.app.alarm_clock(sweep_seconds=sweep)
+        alarm.start()
+        if on_start is not None:
+            on_start()
+        try:
+            while not stop.is_set():
+                self.app.dispatcher.deliver_due()
+                stop.wait(interval)
+        finally:
+            alarm.stop()
+            self.app.dispatcher.close()
+            if on_stop is not None:
+                on_stop()

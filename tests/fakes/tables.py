@@ -1,0 +1,90 @@
+"""The state of the in-memory store and what its repositories share (see memory_store)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from engine.domain.model import (
+    Approval,
+    Event,
+    Incident,
+    Message,
+    Person,
+    Subscriber,
+    Timer,
+)
+from engine.errors import Conflict
+from engine.ports import Recipient
+
+if TYPE_CHECKING:
+    from .memory_store import MemoryUnitOfWork
+
+Row = TypeVar("Row", Incident, Event, Approval, Message, Timer, Person, Subscriber)
+_JSON_COLUMNS: dict[type, tuple[str, ...]] = {
+    Incident: ("data", "flags", "fired_rules"),
+    Event: ("data",),
+    Approval: ("payload", "slots", "decisions"),
+    Message: ("recipients", "meeting", "results"),
+    Timer: ("payload",),
+    Person: ("roles",),
+}
+
+
+def json_copy(value: Any) -> Any:
+    """What a JSON column gives back: a JSON-native deep copy (TypeError if not JSON)."""
+    return json.loads(json.dumps(value))
+
+
+def aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def fresh(obj: Row) -> Row:
+    """A fresh copy of a row, as stored or as a new SELECT returns it."""
+    changes = {name: json_copy(getattr(obj, name)) for name in _JSON_COLUMNS.get(type(obj), ())}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, datetime):
+            changes[f.name] = aware(value, f.name)
+    return replace(obj, **changes)
+
+
+@dataclass
+class Tables:
+    """One state of the database. Rows are replaced, never changed in place, so copying a
+    state copies the dicts only."""
+
+    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> snapshot
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    events: dict[str, tuple[Event, ...]] = field(default_factory=dict)  # by incident, in seq
+    approvals: dict[str, Approval] = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id -> owner, until
+    timers: dict[str, Timer] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
+    lists: dict[str, tuple[Recipient, ...]] = field(default_factory=dict)
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        return Tables(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})
+
+
+def insert(table: dict[str, Any], key: str, row: Any, duplicate: str) -> None:
+    if key in table:
+        raise Conflict(duplicate)
+    table[key] = row
+
+
+class Repository:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _t(self) -> Tables:
+        return self._uow.tables
