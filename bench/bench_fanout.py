@@ -50,7 +50,7 @@ import yaml  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from engine.bootstrap import App, build  # noqa: E402
-from engine.domain.model import SENT  # noqa: E402
+from engine.domain.model import MessageStatus  # noqa: E402
 from engine.service.delivery import Dispatcher  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
@@ -173,7 +173,7 @@ def ours(application: App, port: int, n: int) -> tuple[float, float, list[str]]:
     assert summary.dead == summary.retrying == 0, summary
     with application.database.unit_of_work(read_only=True) as uow:
         mail = next(m for m in uow.messages.list(incident_id) if m.channel == "support_email")
-    assert mail.status == SENT and len(mail.recipients) == n
+    assert mail.status == MessageStatus.SENT and len(mail.recipients) == n
     return declared, delivered, outbox_order(application, incident_id)
 
 

@@ -29,6 +29,7 @@ from filelock import FileLock
 
 from channels.file_outbox import atomic_write
 from channels.mime import clean_header, clean_text, paragraphs_html
+from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
 __all__ = ["SEVERITIES", "BannerChannel", "banner_document", "banner_script"]
@@ -224,7 +225,7 @@ class BannerChannel:
             skip = self._skip_reason(message, self._current())
             if skip:
                 return DeliveryReport(
-                    [RecipientResult(address, "sent", f"unchanged: {skip}")], target
+                    [RecipientResult(address, RecipientStatus.SENT, f"unchanged: {skip}")], target
                 )
             document = banner_document(message, link=self._link)
             atomic_write(self._path("banner.js"), banner_script(self._prefix).encode("utf-8"))
@@ -234,7 +235,7 @@ class BannerChannel:
             data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
             atomic_write(target_file, data + b"\n")
         detail = "notice cleared" if message.clear else "notice published"
-        return DeliveryReport([RecipientResult(address, "sent", detail)], target)
+        return DeliveryReport([RecipientResult(address, RecipientStatus.SENT, detail)], target)
 
     def close(self) -> None:
         """Nothing to release."""

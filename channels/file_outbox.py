@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
 __all__ = [
@@ -134,7 +135,7 @@ class FileOutbox:
             # Outbox mail holds personal data: readable by the service account only.
             atomic_write(path, email_message.as_bytes(), mode=0o600)
             log.info("Wrote %s for %s to the file outbox", path.name, message.channel)
-            results.append(RecipientResult(address, "sent", f"file outbox: {path}"))
+            results.append(RecipientResult(address, RecipientStatus.SENT, f"file outbox: {path}"))
         return DeliveryReport(results=results, target=f"file:{folder}", live=False)
 
     def write_json(
@@ -146,7 +147,9 @@ class FileOutbox:
         data = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
         atomic_write(path, data + b"\n", mode=0o600)
         log.info("Wrote %s for %s to the file outbox", path.name, message.channel)
-        result = RecipientResult(address or message.channel, "sent", f"file outbox: {path}")
+        result = RecipientResult(
+            address or message.channel, RecipientStatus.SENT, f"file outbox: {path}"
+        )
         return DeliveryReport(results=[result], target=f"file:{folder}", live=False)
 
     def deliver(self, message: OutgoingMessage) -> DeliveryReport:

@@ -29,6 +29,7 @@ from filelock import FileLock
 
 from channels.file_outbox import atomic_write, safe_name
 from channels.mime import clean_header, clean_text, paragraphs_html
+from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
 __all__ = ["NewsChannel", "build_feed"]
@@ -233,7 +234,9 @@ class NewsChannel:
         page = self._dir / entry["page"]
         address = f"{self._base_url}news/{entry['page']}" if self._base_url else str(page)
         target = f"{self._base_url}news/" if self._base_url else f"file:{self._dir}"
-        return DeliveryReport([RecipientResult(address, "sent", "news entry published")], target)
+        return DeliveryReport(
+            [RecipientResult(address, RecipientStatus.SENT, "news entry published")], target
+        )
 
     def close(self) -> None:
         """Nothing to release."""

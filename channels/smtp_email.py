@@ -31,6 +31,7 @@ from email.utils import formataddr
 
 from channels.file_outbox import FileOutbox, outbox_status
 from channels.mime import build_email, envelope_address, recipient_address
+from engine.domain.model import RecipientStatus
 from engine.errors import ConfigurationError, PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, Recipient, RecipientResult
 
@@ -197,7 +198,7 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
 
 def _classify(address: str, code: int, text: bytes | str) -> RecipientResult:
     reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    status = "permanent" if 500 <= code < 600 else "temporary"
+    status = RecipientStatus.PERMANENT if 500 <= code < 600 else RecipientStatus.TEMPORARY
     return RecipientResult(address, status, f"{code} {reply}".strip())
 
 
@@ -287,7 +288,9 @@ class EmailChannel:
                 to = recipient_address(recipient)
                 prepared.append((to.addr_spec, self.compose(message, recipient, to)))
             except ValueError as exc:
-                refused.append(RecipientResult(recipient.address, "permanent", str(exc)))
+                refused.append(
+                    RecipientResult(recipient.address, RecipientStatus.PERMANENT, str(exc))
+                )
         return prepared, refused
 
     def _payloads(
@@ -314,7 +317,9 @@ class EmailChannel:
             try:
                 to = recipient_address(recipient)
             except ValueError as exc:
-                refused.append(RecipientResult(recipient.address, "permanent", str(exc)))
+                refused.append(
+                    RecipientResult(recipient.address, RecipientStatus.PERMANENT, str(exc))
+                )
                 continue
             if shared is None:
                 template = build_email(message, to, mail_from=self.mail_from)
@@ -341,17 +346,17 @@ class EmailChannel:
                 results.append(_classify(address, exc.smtp_code, exc.smtp_error))
             except smtplib.SMTPException as exc:
                 # E.g. SMTPNotSupportedError: this copy can never go through this server.
-                results.append(RecipientResult(address, "permanent", str(exc)))
+                results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
             except SmtpUnavailableError as exc:
                 if not any(r.status == "sent" for r in results):
                     raise TemporaryDeliveryError(f"SMTP server unavailable: {exc}") from exc
                 results.extend(
-                    RecipientResult(rest, "temporary", f"not attempted: {exc}")
+                    RecipientResult(rest, RecipientStatus.TEMPORARY, f"not attempted: {exc}")
                     for rest, _ in prepared[index:]
                 )
                 break
             else:
-                results.append(RecipientResult(address, "sent", "250"))
+                results.append(RecipientResult(address, RecipientStatus.SENT, "250"))
         return results
 
     def close(self) -> None:

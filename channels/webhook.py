@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from channels.file_outbox import FileOutbox, message_payload, outbox_status
+from engine.domain.model import RecipientStatus
 from engine.errors import ConfigurationError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
@@ -138,11 +139,11 @@ class WebhookChannel:
         code = response.status_code
         detail = f"HTTP {code} {response.reason_phrase}".strip()
         if 200 <= code < 300:
-            status = "sent"
+            status = RecipientStatus.SENT
         elif code in _TEMPORARY_STATUSES or 500 <= code < 600:
-            status = "temporary"
+            status = RecipientStatus.TEMPORARY
         else:
-            status = "permanent"
+            status = RecipientStatus.PERMANENT
         return DeliveryReport(results=[RecipientResult(target, status, detail)], target=target)
 
     def close(self) -> None:

@@ -16,7 +16,18 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from engine.domain.model import Approval, Event, Incident, Message, Person, Subscriber, Timer
+from engine.domain.model import (
+    Approval,
+    ApprovalStatus,
+    Event,
+    Incident,
+    Message,
+    Person,
+    RecipientStatus,
+    Subscriber,
+    SubscriberStatus,
+    Timer,
+)
 
 
 class Clock(Protocol):
@@ -90,7 +101,7 @@ class RecipientResult:
     """What happened to one recipient in one delivery attempt."""
 
     address: str
-    status: str  # "sent", "temporary", "permanent"
+    status: RecipientStatus
     detail: str = ""
 
 
@@ -217,7 +228,9 @@ class ApprovalRepository(Protocol):
 
     def update(self, approval: Approval) -> None: ...
 
-    def list(self, incident_id: str, status: str | None = None) -> builtins.list[Approval]: ...
+    def list(
+        self, incident_id: str, status: ApprovalStatus | None = None
+    ) -> builtins.list[Approval]: ...
 
 
 class MessageRepository(Protocol):
@@ -303,7 +316,7 @@ class SubscriberRepository(Protocol):
     def unsubscribe(self, token: str) -> Subscriber: ...
 
     def list(
-        self, audience: str | None = None, status: str | None = None
+        self, audience: str | None = None, status: SubscriberStatus | None = None
     ) -> builtins.list[Subscriber]: ...
 
 

@@ -18,9 +18,9 @@ from rich.table import Table
 
 from engine.bootstrap import App
 from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
+from engine.domain.model import Subscriber, SubscriberStatus
 from engine.errors import CommandError, DriftplanError
 from engine.service.subscriptions import confirm_url
-from engine.store.records import SUBSCRIBER_CONFIRMED, Subscriber
 from engine.texts import t
 
 app = typer.Typer(
@@ -79,7 +79,7 @@ def add(
         subscriptions = application.service.subscriptions
         chosen = audience if audience is not None else _default_audience(subscriptions.audiences())
         stored = subscriptions.subscribe(audience=chosen, email=email, name=name)
-        done = stored.status == SUBSCRIBER_CONFIRMED
+        done = stored.status == SubscriberStatus.CONFIRMED
         url = None if done else confirm_url(application.settings.public_url, stored.token)
         if as_json:
             emit_json({**subscriber_view(stored), "confirm_url": url})

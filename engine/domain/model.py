@@ -9,20 +9,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-# Message statuses in the outbox.
-PENDING = "pending"
-SENT = "sent"
-RETRYING = "retrying"
-DEAD = "dead"
 
-# Approval statuses.
-REQUESTED = "pending"
-APPROVED = "approved"
-REJECTED = "rejected"
-EXPIRED = "expired"
-WITHDRAWN = "withdrawn"
+class MessageStatus(StrEnum):
+    """Where an outbox message is: waiting, delivered, to be retried, or a dead letter."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    DEAD = "dead"
+
+
+class ApprovalStatus(StrEnum):
+    """Where an approval request is; only a pending one can be decided."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class SubscriberStatus(StrEnum):
+    """Double opt-in: pending until the link is opened, then confirmed, until unsubscribed."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class RecipientStatus(StrEnum):
+    """What one delivery attempt did for one recipient: 4xx-like failures are temporary."""
+
+    SENT = "sent"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
 
 
 @dataclass
@@ -78,11 +101,15 @@ class Approval:
     requested_at: datetime
     payload: dict[str, Any]  # the trigger's data, applied when the request is granted
     slots: list[dict[str, Any]]  # [{roles: [...], subregions: [...]|None, filled_by, decision}]
-    status: str
+    status: ApprovalStatus
     expires_at: datetime | None
     state_epoch: int  # the request dies when the incident leaves the state it was made in
     decided_at: datetime | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Stores and fakes hand back plain strings; the status is always the enum here.
+        self.status = ApprovalStatus(self.status)
 
 
 @dataclass
@@ -99,7 +126,7 @@ class Message:
     body_text: str
     body_html: str
     recipients: list[dict[str, Any]]
-    status: str
+    status: MessageStatus
     attempts: int
     next_attempt_at: datetime | None
     created_at: datetime
@@ -109,6 +136,10 @@ class Message:
     meeting: dict[str, Any] | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
     last_error: str = ""
+
+    def __post_init__(self) -> None:
+        # Stores and fakes hand back plain strings; the status is always the enum here.
+        self.status = MessageStatus(self.status)
 
 
 @dataclass
@@ -129,11 +160,6 @@ class Timer:
 # The `meta` key that changes whenever people, lists or subscribers change, so that a process
 # may keep the directory in memory and re-read it only after a change (by any process).
 DIRECTORY_GENERATION = "directory_generation"
-
-# Subscriber statuses.
-SUBSCRIBER_PENDING = "pending"
-SUBSCRIBER_CONFIRMED = "confirmed"
-SUBSCRIBER_UNSUBSCRIBED = "unsubscribed"
 
 
 @dataclass
@@ -156,7 +182,11 @@ class Subscriber:
     audience: str
     email: str
     name: str
-    status: str
+    status: SubscriberStatus
     token: str  # the confirm / unsubscribe token; unique
     created_at: datetime
     confirmed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Stores and fakes hand back plain strings; the status is always the enum here.
+        self.status = SubscriberStatus(self.status)

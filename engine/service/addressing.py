@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.definition.schema import Workflow
+from engine.domain.model import SubscriberStatus
 from engine.domain.outcome import Slot
 from engine.ports import UnitOfWork
 
@@ -47,7 +48,7 @@ class DirectorySnapshot:
             for name, members in uow.directory.lists().items()
         }
         subscribers: dict[str, list[dict[str, Any]]] = {}
-        for s in uow.subscribers.list(None, "confirmed"):
+        for s in uow.subscribers.list(None, SubscriberStatus.CONFIRMED):
             subscribers.setdefault(s.audience, []).append(
                 {
                     "address": s.email,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.domain.model import DEAD, RETRYING, SENT, Message
+from engine.domain.model import Message, MessageStatus
 from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import (
     Channel,
@@ -258,21 +258,21 @@ class Dispatcher:
             else []
         )
         if isinstance(error, PermanentDeliveryError):
-            message.status = DEAD
+            message.status = MessageStatus.DEAD
             message.last_error = str(error)
         elif error is not None or (report is not None and outstanding and message.recipients):
             message.last_error = str(error) if error else "some recipients failed temporarily"
             if message.attempts >= self.policy.max_attempts:
-                message.status = DEAD
+                message.status = MessageStatus.DEAD
                 message.last_error += f" (gave up after {message.attempts} attempts)"
             else:
-                message.status = RETRYING
+                message.status = MessageStatus.RETRYING
                 message.next_attempt_at = now + self._backoff(message.attempts)
         elif permanent:
-            message.status = DEAD
+            message.status = MessageStatus.DEAD
             message.last_error = f"{len(permanent)} recipient(s) refused permanently"
         else:
-            message.status = SENT
+            message.status = MessageStatus.SENT
             nobody = addressed and not message.recipients
             message.last_error = "no recipients in the audience" if nobody else ""
         target = report.target if report is not None else ""
@@ -305,9 +305,9 @@ class Dispatcher:
             log.warning("message %s was taken over by another dispatcher", message.id)
             return
         summary.messages.append(message.id)
-        if message.status == SENT:
+        if message.status == MessageStatus.SENT:
             summary.sent += 1
-        elif message.status == DEAD:
+        elif message.status == MessageStatus.DEAD:
             summary.dead += 1
         else:
             summary.retrying += 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.definition.definition import Definition
 from engine.definition.schema import Notify, TimerDef, localized
-from engine.domain.model import PENDING, Incident, Message, Timer
+from engine.domain.model import Incident, Message, MessageStatus, Timer
 from engine.domain.outcome import NotifyIntent, Slot
 from engine.service.addressing import Addressing, dedupe
 from engine.service.messages import build_context, render_message
@@ -71,7 +71,7 @@ def build_messages(
                     body_text=rendered.body_text,
                     body_html=rendered.body_html,
                     recipients=recipients,
-                    status=PENDING,
+                    status=MessageStatus.PENDING,
                     attempts=0,
                     next_attempt_at=now,
                     created_at=now,

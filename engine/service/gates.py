@@ -9,7 +9,7 @@ was made in withdraws it. Reminders come from the timers (`engine.service.timers
 from __future__ import annotations
 
 from engine.definition.definition import Definition
-from engine.domain.model import APPROVED, EXPIRED, REJECTED, REQUESTED, Approval
+from engine.domain.model import Approval, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult
 from engine.errors import ApprovalError, NotAuthorized
 from engine.ports import UnitOfWork
@@ -70,7 +70,7 @@ class GateKeeper:
         decider = self._decider(ctx, recorder, on_behalf_of, reference, approval)
         self._check_open(ctx, approval)
         mine = self._slots_of(ctx, decider, approval)
-        decision = APPROVED if approve else REJECTED
+        decision = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
         record = {"decision": decision, "decided_by": decider.id, "at": now.isoformat()}
         record["comment"] = comment
         if on_behalf_of:
@@ -86,9 +86,9 @@ class GateKeeper:
             actor=recorder.id,
         )
         if not approve:
-            self._close(ctx, approval, REJECTED)
-        elif all(raw.get("decision") == APPROVED for raw in approval.slots):
-            self._close(ctx, approval, APPROVED)
+            self._close(ctx, approval, ApprovalStatus.REJECTED)
+        elif all(raw.get("decision") == ApprovalStatus.APPROVED for raw in approval.slots):
+            self._close(ctx, approval, ApprovalStatus.APPROVED)
             outcome = ctx.evaluator.evaluate(
                 state=incident.state,
                 data=incident.data,
@@ -108,11 +108,11 @@ class GateKeeper:
         if not approve:
             result = "rejected"
         else:
-            result = "approved" if approval.status == APPROVED else "recorded"
+            result = "approved" if approval.status == ApprovalStatus.APPROVED else "recorded"
         return CommandResult(result, incident.state, incident.id, approval_id=approval.id)
 
     @staticmethod
-    def _close(ctx: TxContext, approval: Approval, status: str) -> None:
+    def _close(ctx: TxContext, approval: Approval, status: ApprovalStatus) -> None:
         approval.status = status
         approval.decided_at = ctx.now
         ctx.uow.timers.cancel(ctx.incident.id, key_prefix=f"approval:{approval.id}:", now=ctx.now)
@@ -175,7 +175,7 @@ class GateKeeper:
     @staticmethod
     def _check_open(ctx: TxContext, approval: Approval) -> None:
         incident = ctx.incident
-        if approval.status != REQUESTED:
+        if approval.status != ApprovalStatus.PENDING:
             raise ApprovalError(
                 f"Approval {approval.id} is already {approval.status}; "
                 f"fire '{approval.trigger}' again for a new request."
@@ -199,8 +199,8 @@ class GateKeeper:
         copies in one transaction would disagree about the head of the event chain.
         """
         approval = ctx.uow.approvals.get(approval_id)
-        if approval.status != REQUESTED:
+        if approval.status != ApprovalStatus.PENDING:
             return
-        GateKeeper._close(ctx, approval, EXPIRED)
+        GateKeeper._close(ctx, approval, ApprovalStatus.EXPIRED)
         ctx.uow.approvals.update(approval)
         log_event(ctx, "approval_expired", approval.trigger, {"approval_id": approval.id})

@@ -9,7 +9,7 @@ the message are tried again.
 
 from __future__ import annotations
 
-from engine.domain.model import DEAD, PENDING, Message
+from engine.domain.model import Message, MessageStatus
 from engine.errors import Conflict, NotAuthorized
 from engine.service.workspace import Workspace
 
@@ -46,13 +46,13 @@ class Outbox:
                 uow.rollback()
                 workspace.log_refusal(incident.id, actor.id, "outbox_retry", err)
                 raise err
-            if message.status != DEAD:
+            if message.status != MessageStatus.DEAD:
                 raise Conflict(
                     f"Message {message_id} is {message.status}, not a dead letter; "
                     "only dead letters can be retried."
                 )
             message.results = [r for r in message.results if r.get("status") == "sent"]
-            message.status = PENDING
+            message.status = MessageStatus.PENDING
             message.attempts = 0
             message.next_attempt_at = ctx.now
             message.last_error = ""

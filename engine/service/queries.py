@@ -12,7 +12,7 @@ from engine.definition.schema import localized
 from engine.domain.fields import display_value
 from engine.domain.labels import Labels
 from engine.domain.machine import evaluator_for
-from engine.domain.model import Approval, Incident, Message
+from engine.domain.model import Approval, ApprovalStatus, Incident, Message
 from engine.service.workspace import Workspace
 
 
@@ -25,7 +25,7 @@ class IncidentQueries:
     def show(self, incident_id: str) -> dict[str, Any]:
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
-            approvals = uow.approvals.list(incident_id, status="pending")
+            approvals = uow.approvals.list(incident_id, status=ApprovalStatus.PENDING)
             return incident_view(incident, approvals)
 
     def describe(self, incident_id: str, language: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from engine.domain.model import APPROVED, REQUESTED, WITHDRAWN, Approval
+from engine.domain.model import Approval, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome
 from engine.service.approval_view import approval_context, slot_of
 from engine.service.context import TxContext
@@ -177,7 +177,9 @@ class Recorder:
         for index, slot in enumerate(pending.slots):
             raw: dict[str, Any] = slot.as_dict()
             if index in pending.filled:
-                raw.update(decision=APPROVED, decided_by=actor.id, at=now.isoformat())
+                raw.update(
+                    decision=ApprovalStatus.APPROVED, decided_by=actor.id, at=now.isoformat()
+                )
             slots.append(raw)
         approval = Approval(
             id=f"A-{uuid.uuid4().hex[:8]}",
@@ -187,7 +189,7 @@ class Recorder:
             requested_at=now,
             payload=dict(outcome.changes),
             slots=slots,
-            status=REQUESTED,
+            status=ApprovalStatus.PENDING,
             expires_at=now + gate.expires if gate.expires else None,
             state_epoch=incident.state_epoch,
         )
@@ -236,8 +238,8 @@ class Recorder:
     def withdraw_approvals(ctx: TxContext, *, reason: str) -> None:
         """Requests made in a state the incident leaves can no longer be decided."""
         uow, incident, now = ctx.uow, ctx.incident, ctx.now
-        for approval in uow.approvals.list(incident.id, status=REQUESTED):
-            approval.status = WITHDRAWN
+        for approval in uow.approvals.list(incident.id, status=ApprovalStatus.PENDING):
+            approval.status = ApprovalStatus.WITHDRAWN
             approval.decided_at = now
             approval.decisions.append({"withdrawn": reason, "at": now.isoformat()})
             uow.approvals.update(approval)

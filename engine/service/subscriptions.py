@@ -25,12 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from engine.domain.addresses import EMAIL_RE
-from engine.domain.model import (
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_PENDING,
-    SUBSCRIBER_UNSUBSCRIBED,
-    Subscriber,
-)
+from engine.domain.model import Subscriber, SubscriberStatus
 from engine.errors import CommandError, DefinitionError, NotFound
 from engine.ports import UnitOfWork
 from engine.service.plans import PlanLibrary
@@ -47,7 +42,7 @@ __all__ = [
 
 # The same fallback the dispatcher uses for unsubscribe links when DRIFTPLAN_PUBLIC_URL is unset.
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
-STATUSES = (SUBSCRIBER_PENDING, SUBSCRIBER_CONFIRMED, SUBSCRIBER_UNSUBSCRIBED)
+STATUSES = tuple(SubscriberStatus)
 UNKNOWN_LINK = (
     "This subscription link is not valid (unknown token). It may be mistyped, or replaced by a "
     "newer link: subscribe again to get a new one."
@@ -156,17 +151,17 @@ class Subscriptions:
             audience=audience,
             email=address,
             name=name.strip(),
-            status=SUBSCRIBER_PENDING,
+            status=SubscriberStatus.PENDING,
             token=new_token(),
             created_at=now or self.workspace.clock.now(),
         )
         with self.workspace.store.unit_of_work() as uow:
             existing = uow.subscribers.list(audience)
             current = next((s for s in existing if s.email == address), None)
-            if current is not None and current.status == SUBSCRIBER_CONFIRMED:
+            if current is not None and current.status == SubscriberStatus.CONFIRMED:
                 confirmed: Subscriber = current
                 return confirmed
-            if current is not None and current.status == SUBSCRIBER_PENDING:
+            if current is not None and current.status == SubscriberStatus.PENDING:
                 # The repository keeps a pending record (and its token) on a repeated `add`;
                 # ending it first makes `add` restart it with the fresh token, in this same
                 # transaction.
@@ -184,7 +179,7 @@ class Subscriptions:
         """
         with self.workspace.store.unit_of_work() as uow:
             current = _by_token(uow, token.strip())
-            if current.status == SUBSCRIBER_UNSUBSCRIBED:
+            if current.status == SubscriberStatus.UNSUBSCRIBED:
                 raise CommandError(
                     f"The subscription of {current.email} to {current.audience} has ended; "
                     "this link no longer confirms it. Subscribe again to get a new confirmation "
@@ -199,7 +194,7 @@ class Subscriptions:
         re-clicked)."""
         with self.workspace.store.unit_of_work() as uow:
             current = _by_token(uow, token.strip())
-            if current.status == SUBSCRIBER_UNSUBSCRIBED:
+            if current.status == SubscriberStatus.UNSUBSCRIBED:
                 return current
             stored = uow.subscribers.unsubscribe(current.token)
             uow.commit()
@@ -207,7 +202,11 @@ class Subscriptions:
 
     def list(self, *, audience: str | None = None, status: str | None = None) -> list[Subscriber]:
         """Subscribers, optionally of one audience and/or one status, by audience and e-mail."""
-        if status is not None and status not in STATUSES:
-            raise CommandError(f"Unknown status '{status}'. Statuses: {', '.join(STATUSES)}.")
+        wanted = None
+        if status is not None:
+            if status not in STATUSES:
+                listed = ", ".join(STATUSES)
+                raise CommandError(f"Unknown status '{status}'. Statuses: {listed}.")
+            wanted = SubscriberStatus(status)
         with self.workspace.store.unit_of_work(read_only=True) as uow:
-            return uow.subscribers.list(audience, status)
+            return uow.subscribers.list(audience, wanted)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from engine.definition.schema import TimerDef
-from engine.domain.model import REQUESTED, Timer
+from engine.domain.model import ApprovalStatus, Timer
 from engine.domain.outcome import SYSTEM_ACTOR, NotifyIntent
 from engine.errors import CommandError, Conflict, DriftplanError, NotFound
 from engine.ports import FireResult
@@ -92,7 +92,7 @@ class TimerRunner:
         }
         if kind == "approval_reminder":
             approval = ctx.uow.approvals.get(timer.payload["approval"])
-            if approval.status != REQUESTED:
+            if approval.status != ApprovalStatus.PENDING:
                 return 0
             workflow = ctx.definition.workflow
             t = next(t for t in workflow.transitions if t.trigger == approval.trigger)

@@ -15,25 +15,13 @@ The database owns state and time (DESIGN.md §2). Typical use::
 from engine.store.audit import AuditFinding, AuditReport, audit_key, verify
 from engine.store.database import Database, SchemaStatus
 from engine.store.hashing import canonical_json
-from engine.store.records import (
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_PENDING,
-    SUBSCRIBER_UNSUBSCRIBED,
-    Person,
-    Subscriber,
-)
 from engine.store.unit_of_work import UnitOfWork
 
 __all__ = [
-    "SUBSCRIBER_CONFIRMED",
-    "SUBSCRIBER_PENDING",
-    "SUBSCRIBER_UNSUBSCRIBED",
     "AuditFinding",
     "AuditReport",
     "Database",
-    "Person",
     "SchemaStatus",
-    "Subscriber",
     "UnitOfWork",
     "audit_key",
     "canonical_json",

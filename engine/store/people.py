@@ -15,17 +15,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from engine.domain.model import DIRECTORY_GENERATION
+from engine.domain.model import DIRECTORY_GENERATION, Person, Subscriber, SubscriberStatus
 from engine.errors import NotFound
 from engine.ports import Recipient
 from engine.store import tables as t
-from engine.store.records import (
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_PENDING,
-    SUBSCRIBER_UNSUBSCRIBED,
-    Person,
-    Subscriber,
-)
 from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
 _PERSON_FIELDS = tuple(f.name for f in fields(Person))
@@ -141,10 +134,10 @@ class SubscriberRepository(Repository):
             )
             return subscriber
         existing = Subscriber(**row_fields(row, _SUBSCRIBER_FIELDS))
-        if existing.status != SUBSCRIBER_UNSUBSCRIBED:
+        if existing.status != SubscriberStatus.UNSUBSCRIBED:
             return existing
         values = {
-            "status": SUBSCRIBER_PENDING,
+            "status": SubscriberStatus.PENDING,
             "token": subscriber.token,
             "name": subscriber.name,
             "created_at": subscriber.created_at,
@@ -170,15 +163,15 @@ class SubscriberRepository(Repository):
         current = self._one(
             t.subscribers.c.token == token, "This subscription link is not valid (unknown token)."
         )
-        if current.status == SUBSCRIBER_CONFIRMED:
+        if current.status == SubscriberStatus.CONFIRMED:
             return current
         return self._set_status(
-            token, {"status": SUBSCRIBER_CONFIRMED, "confirmed_at": aware(now, "now")}
+            token, {"status": SubscriberStatus.CONFIRMED, "confirmed_at": aware(now, "now")}
         )
 
     def unsubscribe(self, token: str) -> Subscriber:
         """End the subscription with this token; NotFound if unknown."""
-        return self._set_status(token, {"status": SUBSCRIBER_UNSUBSCRIBED})
+        return self._set_status(token, {"status": SubscriberStatus.UNSUBSCRIBED})
 
     def list(
         self, audience: str | None = None, status: str | None = None

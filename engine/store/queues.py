@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.domain.model import DEAD, PENDING, RETRYING, Message, Timer
+from engine.domain.model import Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
 from engine.store import tables as t
 from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
@@ -94,7 +94,11 @@ class MessageRepository(Repository):
 
     def list_dead(self) -> builtins.list[Message]:
         """Dead letters: messages that will never be delivered, for operators to see."""
-        query = sa.select(_m).where(_m.c.status == DEAD).order_by(_m.c.created_at, _m.c.id)
+        query = (
+            sa.select(_m)
+            .where(_m.c.status == MessageStatus.DEAD)
+            .order_by(_m.c.created_at, _m.c.id)
+        )
         return [_message(row) for row in self._uow.execute(query).mappings()]
 
     def claim_due(
@@ -109,7 +113,7 @@ class MessageRepository(Repository):
         """
         now = aware(now, "now")
         claimable = sa.and_(
-            _m.c.status.in_((PENDING, RETRYING)),
+            _m.c.status.in_((MessageStatus.PENDING, MessageStatus.RETRYING)),
             sa.or_(_m.c.next_attempt_at.is_(None), _m.c.next_attempt_at <= now),
             sa.or_(_m.c.lease_until.is_(None), _m.c.lease_until <= now),
         )

@@ -8,14 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from engine.domain.model import (
-    DIRECTORY_GENERATION,
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_PENDING,
-    SUBSCRIBER_UNSUBSCRIBED,
-    Person,
-    Subscriber,
-)
+from engine.domain.model import DIRECTORY_GENERATION, Person, Subscriber, SubscriberStatus
 from engine.errors import Conflict, NotFound
 from engine.ports import Recipient
 
@@ -88,12 +81,12 @@ class MemorySubscribers(Repository):
             self._save(fresh(subscriber))
             return subscriber
         existing = fresh(same[0])
-        if existing.status != SUBSCRIBER_UNSUBSCRIBED:
+        if existing.status != SubscriberStatus.UNSUBSCRIBED:
             self._save(existing)  # the store changes the generation on every subscribe
             return existing
         again = replace(
             existing,
-            status=SUBSCRIBER_PENDING,
+            status=SubscriberStatus.PENDING,
             token=subscriber.token,
             name=subscriber.name,
             created_at=subscriber.created_at,
@@ -111,14 +104,16 @@ class MemorySubscribers(Repository):
 
     def confirm(self, token: str, now: datetime) -> Subscriber:
         current = self._by_token(token)
-        if current.status == SUBSCRIBER_CONFIRMED:
+        if current.status == SubscriberStatus.CONFIRMED:
             return current
-        confirmed = replace(current, status=SUBSCRIBER_CONFIRMED, confirmed_at=aware(now, "now"))
+        confirmed = replace(
+            current, status=SubscriberStatus.CONFIRMED, confirmed_at=aware(now, "now")
+        )
         self._save(confirmed)
         return fresh(confirmed)
 
     def unsubscribe(self, token: str) -> Subscriber:
-        gone = replace(self._by_token(token), status=SUBSCRIBER_UNSUBSCRIBED)
+        gone = replace(self._by_token(token), status=SubscriberStatus.UNSUBSCRIBED)
         self._save(gone)
         return fresh(gone)
 

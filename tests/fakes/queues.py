@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from engine.domain.model import DEAD, PENDING, RETRYING, Message, Timer
+from engine.domain.model import Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
 
 from .tables import Repository, Tables, aware, fresh, insert
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def _claimable(t: Tables, m: Message, now: datetime) -> bool:
     lease = t.leases.get(m.id)
     return (
-        m.status in (PENDING, RETRYING)
+        m.status in (MessageStatus.PENDING, MessageStatus.RETRYING)
         and (m.next_attempt_at is None or m.next_attempt_at <= now)
         and (lease is None or lease[1] <= now)
     )
@@ -53,7 +53,7 @@ class MemoryMessages(Repository):
         return self._sorted(m for m in self._t.messages.values() if m.incident_id == incident_id)
 
     def list_dead(self) -> builtins.list[Message]:
-        return self._sorted(m for m in self._t.messages.values() if m.status == DEAD)
+        return self._sorted(m for m in self._t.messages.values() if m.status == MessageStatus.DEAD)
 
     def claim_due(
         self, now: datetime, owner: str, lease_seconds: float, limit: int = 10

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from engine.bootstrap import App
 from engine.cli.app import app as cli
-from engine.domain.model import DEAD, PENDING, RETRYING, SENT, Message
+from engine.domain.model import Message, MessageStatus
 from engine.errors import Conflict, NotAuthorized
 from engine.service.delivery import Dispatcher, DispatchPolicy
 from tests.app_helpers import (
@@ -144,7 +144,7 @@ def _due(application: App) -> int:
             1
             for incident in incidents
             for m in uow.messages.list(incident.id)
-            if m.status in (PENDING, RETRYING)
+            if m.status in (MessageStatus.PENDING, MessageStatus.RETRYING)
         )
 
 
@@ -171,7 +171,7 @@ def test_declaration_reaches_the_support_list_with_the_grundmall(
     dispatcher.close()
 
     message = _messages(application, result.incident_id)["support_email"]
-    assert message.status == SENT and summary.dead == 0
+    assert message.status == MessageStatus.SENT and summary.dead == 0
     members = {r["address"] for r in message.recipients}
     assert len(members) == 6
     assert {a.rcpt for a in handler.accepted} == members
@@ -196,7 +196,11 @@ def test_declaration_reaches_the_support_list_with_the_grundmall(
     ]
     assert len(deliveries) == 1
     event = deliveries[0]["data"]
-    assert (event["channel"], event["status"], event["live"]) == ("support_email", SENT, True)
+    assert (event["channel"], event["status"], event["live"]) == (
+        "support_email",
+        MessageStatus.SENT,
+        True,
+    )
     assert {r["address"] for r in event["results"]} == members
 
 
@@ -225,13 +229,13 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     assert handler.faults["RCPT drop"] and handler.faults["DATA drop"]
     assert rounds > 1 and message.attempts > 1
     assert handler.copies() == Counter({(msgid, a): 1 for a in good})
-    assert message.status == DEAD
+    assert message.status == MessageStatus.DEAD
     statuses = {r["address"]: r["status"] for r in message.results}
     assert statuses == {**dict.fromkeys(good, "sent"), NOBODY: "permanent"}
     assert "550" in next(r["detail"] for r in message.results if r["address"] == NOBODY)
     others = _messages(application, result.incident_id)
     assert {c: m.status for c, m in others.items() if c != "support_email"} == dict.fromkeys(
-        ("login_page", "website_news", "it_nytt", "newsletter"), SENT
+        ("login_page", "website_news", "it_nytt", "newsletter"), MessageStatus.SENT
     )
 
     # The operator fixes the address on the server side and retries the dead letter.
@@ -244,7 +248,7 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     retried = runner.invoke(cli, ["outbox", "retry", message.id, "--as", OPERATOR], env=env)
     assert retried.exit_code == 0, retried.stdout + retried.stderr
     requeued = _messages(application, result.incident_id)["support_email"]
-    assert requeued.status == PENDING
+    assert requeued.status == MessageStatus.PENDING
     assert {r["address"] for r in requeued.results} == set(good)  # only the sent are kept
     clock.set(datetime.now(UTC) + timedelta(seconds=1))  # the CLI queued it at wall-clock time
     before = len(handler.accepted)
@@ -254,7 +258,7 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
 
     assert [(a.message_id, a.rcpt) for a in handler.accepted[before:]] == [(msgid, NOBODY)]
     final = _messages(application, result.incident_id)["support_email"]
-    assert final.status == SENT
+    assert final.status == MessageStatus.SENT
     requeued_events = [
         e for e in application.service.log(result.incident_id) if e["kind"] == "delivery_requeued"
     ]
@@ -272,7 +276,7 @@ def test_requeue_refuses_a_message_that_is_not_dead(
     message = _messages(application, result.incident_id)["support_email"]
     with pytest.raises(Conflict, match="not a dead letter"):
         application.service.outbox.retry(message.id, OPERATOR)
-    assert _messages(application, result.incident_id)["support_email"].status == SENT
+    assert _messages(application, result.incident_id)["support_email"].status == MessageStatus.SENT
 
 
 @pytest.mark.parametrize(
@@ -296,18 +300,18 @@ def test_only_people_the_plan_lets_act_may_send_a_dead_letter_again(
     incident = application.service.declare(actor_id=OPERATOR, values=DECLARE).incident_id
     with application.database.unit_of_work() as uow:
         message = next(m for m in uow.messages.list(incident) if m.channel == "support_email")
-        message.status = DEAD
+        message.status = MessageStatus.DEAD
         uow.messages.update(message)
         uow.commit()
     if allowed:
         application.service.outbox.retry(message.id, person)
-        expected = PENDING
+        expected = MessageStatus.PENDING
     else:
         with pytest.raises(NotAuthorized) as refused:
             application.service.outbox.retry(message.id, person)
         assert "admin" in refused.value.allowed and "operator" in refused.value.allowed
         assert "Eva Ek får inte skicka meddelande" in refused.value.text("sv")
-        expected = DEAD
+        expected = MessageStatus.DEAD
     assert _messages(application, incident)["support_email"].status == expected
     last = application.service.log(incident)[-1]
     assert (last["kind"], last["actor"]) == (
@@ -361,7 +365,9 @@ def test_two_dispatchers_never_deliver_one_message_twice(
         log = application.service.log(incident_id)
         per_message = Counter(e["data"]["message_id"] for e in log if e["kind"] == "delivery")
         assert len(per_message) == 5 and set(per_message.values()) == {1}
-        assert all(m.status == SENT for m in _messages(application, incident_id).values())
+        assert all(
+            m.status == MessageStatus.SENT for m in _messages(application, incident_id).values()
+        )
 
 
 def test_a_permanently_refused_recipient_is_not_tried_again(
@@ -402,5 +408,5 @@ def test_news_for_the_subscribers_audience_is_sent_once_published(
     dispatcher.deliver_due()
     dispatcher.close()
     messages = _messages(application, result.incident_id)
-    assert messages["newsletter"].status == SENT
-    assert messages["website_news"].status == SENT
+    assert messages["newsletter"].status == MessageStatus.SENT
+    assert messages["website_news"].status == MessageStatus.SENT

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.domain.model import PENDING, SENT, Incident, Message, Timer
+from engine.domain.model import Incident, Message, MessageStatus, Timer
 from engine.errors import Conflict
 from engine.store import Database
 
@@ -151,7 +151,7 @@ def _messages(db: Database, count: int) -> None:
             uow.messages.add(
                 Message(
                     f"M-{i:02d}", "INC-1", "support_email", "email", "support_it", "sv",
-                    "Ämne", "Text", "", [], PENDING, 0, T0, T0, "event:1",
+                    "Ämne", "Text", "", [], MessageStatus.PENDING, 0, T0, T0, "event:1",
                 )
             )  # fmt: skip
         uow.commit()
@@ -187,13 +187,13 @@ def test_a_lease_hides_a_message_until_it_expires(db: Database) -> None:
         assert [m.id for m in uow.messages.claim_due(T0 + timedelta(seconds=61), "b", 60)] == [
             "M-00"
         ]
-        message.status = SENT
+        message.status = MessageStatus.SENT
         with pytest.raises(Conflict, match="no longer leased to a"):
             uow.messages.update(message, owner="a")
         uow.messages.update(message, owner="b")
         uow.commit()
     with db.unit_of_work() as uow:
-        assert uow.messages.get("M-00").status == SENT
+        assert uow.messages.get("M-00").status == MessageStatus.SENT
         assert uow.messages.claim_due(T0 + timedelta(hours=1), "c", 60) == []
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from engine.domain.model import PENDING, Approval, Incident, Message, Timer
+from engine.domain.model import Approval, Incident, Message, MessageStatus, Timer
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.ports import Recipient
 from engine.store import (
@@ -62,7 +62,7 @@ def make_message(message_id: str, **changes: object) -> Message:
         "body_text": "SAMSA är otillgängligt.",
         "body_html": "<p>SAMSA är otillgängligt.</p>",
         "recipients": [{"address": "it@example.se", "name": "IT"}],
-        "status": PENDING,
+        "status": MessageStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": T0,
         "created_at": T0,

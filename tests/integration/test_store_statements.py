@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.domain.model import PENDING, Incident, Message, Timer
+from engine.domain.model import Incident, Message, MessageStatus, Timer
 from engine.errors import Conflict
 from engine.store import Database
 from engine.store import tables as t
@@ -92,7 +92,7 @@ def message(message_id: str, **changes: Any) -> Message:
         "body_text": "SAMSA är otillgängligt.\n\nMer info: 100 % av användarna.",
         "body_html": "<p>SAMSA är otillgängligt.</p>\n<p>Mer info: 100 % av användarna.</p>",
         "recipients": [{"address": "it@example.se", "name": "IT-support Å", "person_id": None}],
-        "status": PENDING,
+        "status": MessageStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": T_WHOLE,
         "created_at": T0,

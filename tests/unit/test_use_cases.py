@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.domain.model import APPROVED, Event, Incident, Message, Timer
+from engine.domain.model import ApprovalStatus, Event, Incident, Message, Timer
 from engine.errors import Conflict, NotAuthorized
 from engine.ports import Store
 from engine.scheduler.clocks import FakeClock
@@ -150,7 +150,7 @@ def test_gated_trigger_waits_for_the_approver(app: Installation) -> None:
     assert incident.state == "total_reserve" and "crisis" in incident.flags
     notices = app.messages(incident_id, "transition:enter_total_reserve")
     assert [m.channel for m in notices] == [*OUTAGE_CHANNELS, "crisis_email"]
-    assert app.store.committed().approvals[pending.approval_id].status == APPROVED
+    assert app.store.committed().approvals[pending.approval_id].status == ApprovalStatus.APPROVED
     assert not any(key.startswith("approval:") for key in app.open_timers(incident_id))
     kinds = [e.kind for e in app.events(incident_id)]
     assert kinds == ["declare", "approval_requested", "decision", "transition"]
