@@ -145,6 +145,8 @@ class AlarmClock:
         )
         self._known: set[str] = set()
         self._lock = threading.Lock()
+        # Set by `stop` under `_lock`: from then on nothing touches APScheduler's job store.
+        self._stopping = False
 
     def start(self) -> None:
         _runners[self.key] = self.runner
@@ -160,6 +162,15 @@ class AlarmClock:
         _clocks[self.key] = self
 
     def stop(self) -> None:
+        """Stop after any sweep in flight; waits for running timer jobs to finish.
+
+        APScheduler's `shutdown(wait=True)` holds its job-store lock while it waits for running
+        jobs, and a sweep or a firing in flight adds and looks up jobs, which needs that lock:
+        stopping under our own lock first, and refusing job-store work once stopping, is what
+        keeps the two from waiting for each other forever.
+        """
+        with self._lock:
+            self._stopping = True
         self._scheduler.shutdown(wait=True)
         _runners.pop(self.key, None)
         _clocks.pop(self.key, None)
@@ -170,7 +181,9 @@ class AlarmClock:
         """Schedule one timer's job again (it woke before its due time)."""
         timer = self.runner.timer(timer_id)
         run_at = max(self.to_real(timer.due_at), datetime.now(UTC) + timedelta(milliseconds=10))
-        self._add_job(timer.id, run_at)
+        with self._lock:
+            if not self._stopping:
+                self._add_job(timer.id, run_at)
 
     def _add_job(self, timer_id: str, run_at: datetime) -> None:
         """The APScheduler job that fires `timer_id` at `run_at` (replacing an older one)."""
@@ -186,6 +199,8 @@ class AlarmClock:
     def sweep(self) -> None:
         """Take or keep leadership; fire what is due; (re)schedule jobs for open timers."""
         with self._lock:
+            if self._stopping:
+                return
             if self.leader and not self.lock.still_held():
                 self.leader = False
             if not self.leader:
@@ -206,7 +221,7 @@ class AlarmClock:
     def arm(self, armed: Iterable[Timer]) -> None:
         """Schedule timers just armed in this process (while it leads)."""
         with self._lock:
-            if self.leader:
+            if self.leader and not self._stopping:
                 self._schedule(armed)
 
     def _schedule(self, candidates: Iterable[Timer]) -> None:
