@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from engine.bootstrap import App, build
+from engine.cli.terminal import escape_for_json, safe_stderr, safe_stdout
 from engine.errors import DriftplanError
 from engine.settings import Settings
 
@@ -33,8 +34,8 @@ AsOpt = Annotated[str, typer.Option("--as", help="Your person id in the director
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE (repeatable).")]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="sv or en (DRIFTPLAN_LANG).")]
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(file=safe_stderr(), highlight=False)
+out_console = Console(file=safe_stdout(), highlight=False, soft_wrap=True)
 
 
 _language = {"current": ""}  # the language of the running command, for its error messages
@@ -85,4 +86,5 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(escape_for_json(text) + "\n")
