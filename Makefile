@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck imports bench clean
+.PHONY: run test test-all check lint typecheck imports bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ run: $(STAMP)
 	$(BIN)/driftplan init
 	$(BIN)/driftplan worker
 
+# The crash suite (tests/integration/test_crash_delivery.py) runs bounded here: 5 kills of the
+# worker on a 100-recipient list; test-all runs the full 50 kills on 500 recipients.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	DRIFTPLAN_CRASH_KILLS=50 DRIFTPLAN_CRASH_RECIPIENTS=500 $(BIN)/python -m pytest -q
 
 check: lint typecheck imports
 

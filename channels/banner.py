@@ -11,7 +11,9 @@ process — is down:
 
 `message.clear` withdraws the notice (`active: false`). A late retry never overwrites a newer
 notice, a clear for one incident never removes another incident's notice, and an exercise never
-replaces a real notice. Always live: writing files needs no connection.
+replaces a real notice. Live without any setting (writing files needs no connection), unless
+`publish_dir` lies outside the data folder and the publish root: then the channel refuses to be
+built (`channels.refusals`).
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from filelock import FileLock
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import atomic_write
 from channels.mime import clean_header, clean_text, paragraphs_html
+from channels.refusals import SettingRefused, publish_folder
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
@@ -168,9 +174,10 @@ class BannerChannel:
     """Publishes the login-page notice as static files (kind "banner")."""
 
     kind = "banner"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["banner"]
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
-        self._dir = Path(settings.get("publish_dir", "") or Path(data_dir) / "public")
+        self._dir = publish_folder(self.kind, settings, data_dir)
         self._prefix = settings.get("name_prefix", "")
         if not _PREFIX_OK.match(self._prefix):
             # The prefix ends up in file names and in the script: keep it boring.
@@ -182,9 +189,13 @@ class BannerChannel:
 
     @staticmethod
     def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
-        """Always live: the files are the channel."""
-        folder = settings.get("publish_dir", "") or str(Path(data_dir) / "public")
+        """Live: the files are the channel; refused when the folder is outside the allowed roots."""
         base_url = settings.get("base_url", "").strip()
+        try:
+            folder = publish_folder("banner", settings, data_dir)
+        except SettingRefused as exc:
+            shown = settings.get("publish_dir", "")
+            return ChannelStatus(live=False, target=f"file:{shown}", refused=str(exc))
         return ChannelStatus(live=True, target=base_url or f"file:{folder}")
 
     def _path(self, name: str) -> Path:

@@ -13,10 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.mime import (
     Attachment,
     build_email,
@@ -27,6 +29,7 @@ from channels.mime import (
     text_to_html,
 )
 from channels.smtp_email import EmailChannel
+from engine.definition.channel_settings import ChannelSettings
 from engine.errors import PermanentDeliveryError
 from engine.ports import Meeting, OutgoingMessage, Recipient
 
@@ -93,6 +96,7 @@ class CalendarChannel(EmailChannel):
     """Meeting invitations (kind "calendar"); needs `message.meeting`."""
 
     kind = "calendar"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["calendar"]
 
     def check(self, message: OutgoingMessage) -> None:
         """An invitation without a meeting can never be sent: refuse it as a whole."""

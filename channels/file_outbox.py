@@ -22,7 +22,10 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
+from typing import ClassVar
 
+from channels.declarations import BUILTIN_SETTINGS
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
@@ -99,6 +102,7 @@ class FileOutbox:
     """
 
     kind = "file_outbox"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["file_outbox"]
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
         self._settings = dict(settings)

@@ -19,16 +19,18 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedgen.feed import FeedGenerator
 from filelock import FileLock
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import atomic_write, safe_name
 from channels.mime import clean_header, clean_text, paragraphs_html
+from channels.refusals import SettingRefused, publish_folder
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
@@ -107,9 +109,10 @@ class NewsChannel:
     """Publishes news pages and the Atom feed (kind "news")."""
 
     kind = "news"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["news"]
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
-        self._root = Path(settings.get("publish_dir", "") or Path(data_dir) / "public")
+        self._root = publish_folder(self.kind, settings, data_dir)
         self._dir = self._root / "news"
         base_url = settings.get("base_url", "").strip()
         self._base_url = base_url.rstrip("/") + "/" if base_url else ""
@@ -122,10 +125,14 @@ class NewsChannel:
 
     @staticmethod
     def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
-        """Always live: the files are the channel."""
-        root = settings.get("publish_dir", "") or str(Path(data_dir) / "public")
+        """Live: the files are the channel; refused when the folder is outside the allowed roots."""
         base_url = settings.get("base_url", "").strip()
-        target = f"{base_url.rstrip('/')}/news/" if base_url else f"file:{Path(root) / 'news'}"
+        try:
+            root = publish_folder("news", settings, data_dir)
+        except SettingRefused as exc:
+            shown = settings.get("publish_dir", "")
+            return ChannelStatus(live=False, target=f"file:{shown}", refused=str(exc))
+        target = f"{base_url.rstrip('/')}/news/" if base_url else f"file:{root / 'news'}"
         return ChannelStatus(live=True, target=target)
 
     def _zone(self) -> ZoneInfo:

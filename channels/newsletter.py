@@ -13,10 +13,13 @@ import html
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
+from typing import ClassVar
 from urllib.parse import urlsplit
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.mime import build_email, envelope_address, insert_html, text_to_html
 from channels.smtp_email import EmailChannel
+from engine.definition.channel_settings import ChannelSettings
 from engine.ports import OutgoingMessage, Recipient
 
 __all__ = ["NewsletterChannel", "check_unsubscribe_url"]
@@ -42,6 +45,7 @@ class NewsletterChannel(EmailChannel):
     """E-mail to newsletter subscribers (kind "newsletter")."""
 
     kind = "newsletter"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["newsletter"]
 
     def list_id(self, message: OutgoingMessage) -> str:
         """`List-Id`: the setting "list_id", else `<channel.sender-domain>`."""

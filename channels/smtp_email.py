@@ -28,9 +28,12 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
+from typing import ClassVar
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import FileOutbox, outbox_status
 from channels.mime import build_email, envelope_address, recipient_address
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.errors import ConfigurationError, PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, Recipient, RecipientResult
@@ -211,6 +214,7 @@ class EmailChannel:
     """Plain e-mail to the recipients of a contact list (kind "email")."""
 
     kind = "email"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["email"]
     # Addressed to people: with nobody to address there is nothing to deliver (see dispatch).
     needs_recipients = True
 

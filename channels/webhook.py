@@ -10,6 +10,8 @@ Result rules: 2xx sent; 408, 425, 429 and 5xx temporary; any other status (redir
 followed: a moved endpoint is a configuration change, not something to guess) permanent. These go
 in the report because the receiver answered. When it cannot be reached at all (connect error,
 timeout), the whole delivery raises `TemporaryDeliveryError`. No url or no secret: file outbox.
+A url that is not http(s) (`file://`, `ftp://`, ...) can never work: the channel refuses to be
+built (`SettingRefused`, a permanent failure) and `status()` says it is not live and why.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from urllib.parse import urlsplit, urlunsplit
+from typing import ClassVar
 
 import httpx
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import FileOutbox, message_payload, outbox_status
+from channels.refusals import SettingRefused, checked_http_url, public_url_form
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.errors import ConfigurationError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
@@ -66,12 +71,6 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, stamp, body), signature.strip())
 
 
-def _public_target(url: str) -> str:
-    # Query strings and user info may carry tokens; reports are shown to operators.
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
-
-
 def _missing(settings: Mapping[str, str]) -> list[str]:
     return [name for name in REQUIRED_SETTINGS if not settings.get(name, "").strip()]
 
@@ -80,6 +79,7 @@ class WebhookChannel:
     """POSTs each message as signed JSON to the configured URL."""
 
     kind = "webhook"
+    settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["webhook"]
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
         self._lock = threading.Lock()
@@ -92,11 +92,7 @@ class WebhookChannel:
             log.info("webhook channel has no %s: delivering to the file outbox", ", ".join(missing))
             self._outbox = FileOutbox(settings, data_dir=data_dir)
             return
-        self._url = settings["url"].strip()
-        if urlsplit(self._url).scheme not in ("http", "https") or not urlsplit(self._url).hostname:
-            raise ConfigurationError(
-                f"Webhook setting 'url' must be an http(s) URL, got {_public_target(self._url)!r}."
-            )
+        self._url = checked_http_url(self.kind, "url", settings["url"])
         self._secret = settings["secret"]
         try:
             timeout = float(settings.get("timeout", "") or "10")
@@ -107,11 +103,17 @@ class WebhookChannel:
 
     @staticmethod
     def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
-        """Live with url and secret configured; else the file outbox and what is missing."""
+        """Live with an http(s) url and a secret; else the file outbox and what is missing, or
+        refused (not live: every message fails) when the url can never work."""
         missing = _missing(settings)
         if missing:
             return outbox_status(settings, data_dir, missing)
-        return ChannelStatus(live=True, target=_public_target(settings["url"].strip()))
+        target = public_url_form(settings["url"].strip())
+        try:
+            checked_http_url("webhook", "url", settings["url"])
+        except SettingRefused as exc:
+            return ChannelStatus(live=False, target=target, refused=str(exc))
+        return ChannelStatus(live=True, target=target)
 
     def deliver(self, message: OutgoingMessage) -> DeliveryReport:
         """POST the message; see the module docstring for how responses map to results."""
@@ -129,7 +131,7 @@ class WebhookChannel:
             "Idempotency-Key": message.message_id,
             "User-Agent": "driftplan-webhook/1",
         }
-        target = _public_target(self._url)
+        target = public_url_form(self._url)
         try:
             with self._lock:
                 response = self._client.post(self._url, content=raw, headers=headers)

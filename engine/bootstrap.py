@@ -8,13 +8,19 @@ environment reaches the rest of the engine only through `Settings`.
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.definition.channel_settings import PathRoots
+from engine.errors import ConfigurationError
 from engine.ports import ChannelKinds, Clock, SystemClock
+from engine.service.anchors import Anchors
 from engine.service.delivery import Dispatcher, DispatchPolicy
+from engine.service.doctor import DoctorProblem, Installation, examine
 from engine.service.facade import Service
 from engine.service.plans import PlanLibrary
 from engine.service.recorder import Recorder
@@ -22,17 +28,25 @@ from engine.service.timers import TimerRunner
 from engine.service.workspace import Workspace
 from engine.settings import Settings
 from engine.store import Database
-from engine.store.audit import audit_key
+from engine.store.audit import audit_key, key_source
+from engine.store.database import HEAD_REVISION
 
 if TYPE_CHECKING:
     from engine.scheduler.alarm import AlarmClock
 
 
-def default_channels() -> ChannelKinds:
-    """The channel kinds of this installation: the built-ins plus entry-point plugins."""
+def default_channels(publish_root: Path | None = None) -> ChannelKinds:
+    """The channel kinds of this installation: the built-ins plus entry-point plugins; the
+    publishing kinds may write under `publish_root` (`Settings.publish_root`) or the data folder."""
     from channels.registry import ChannelRegistry  # noqa: PLC0415  (imported only when wired)
 
-    return ChannelRegistry()
+    return ChannelRegistry(publish_root)
+
+
+def path_roots(settings: Settings) -> PathRoots:
+    """Where a plan's path settings may point: the data folder and the publish root."""
+    root = settings.publish_root
+    return PathRoots.of(str(settings.data), str(root) if root else None)
 
 
 @dataclass
@@ -48,6 +62,7 @@ class App:
     channels: ChannelKinds
     dispatcher: Dispatcher
     timers: TimerRunner
+    anchors: Anchors
 
     def alarm_clock(
         self,
@@ -79,26 +94,38 @@ def build(
     channels: ChannelKinds | None = None,
     dispatch_policy: DispatchPolicy | None = None,
     channel_environ: Mapping[str, str] | None = None,
+    origin: Mapping[str, str] | None = None,
 ) -> App:
     """Wire the app; creates the data folder and migrates the database unless told not to.
 
     `channel_environ` replaces the environment the channels resolve `${NAME}` settings from
     (an exercise hides the real SMTP host, publish folder and secrets from its channels).
+    `origin` is recorded beside the acting person in their events (the CLI passes the
+    operating-system user and host, because `--as` is only a claim).
     """
-    # The data folder holds personal data (names, phone numbers) and the audit key.
+    # The data folder holds personal data (names, phone numbers) and the audit key: private,
+    # also when it existed before (mkdir's mode applies only to a folder it creates).
     settings.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private(settings.data, 0o700)
     environ = settings.environ
-    key = audit_key(settings.data, environ)
+    key = audit_key(settings.data, environ, settings.audit_key_file)
     database = Database(settings.database(), audit_key=key)
     if migrate:
         database.migrate()
-    sqlite_file = settings.data / "driftplan.db"
-    if not settings.database_url and sqlite_file.exists():
-        sqlite_file.chmod(0o600)
-    kinds = channels or default_channels()
-    plans = PlanLibrary(settings.workflows, known_kinds=kinds.names())
+    if not settings.database_url:
+        for sqlite_file in _sqlite_files(settings.data):
+            sqlite_file.chmod(0o600)
+    kinds = channels or default_channels(settings.publish_root)
+    plans = PlanLibrary(
+        settings.workflows,
+        known_kinds=kinds.names(),
+        declarations=kinds.declarations(),
+        roots=path_roots(settings),
+    )
     clock = clock or SystemClock()
-    workspace = Workspace(store=database, plans=plans, clock=clock, public_url=settings.public_url)
+    workspace = Workspace(
+        store=database, plans=plans, clock=clock, public_url=settings.public_url, origin=origin
+    )
     recorder = Recorder(public_url=settings.public_url)
     service = Service(workspace, recorder)
     dispatcher = Dispatcher(
@@ -112,4 +139,64 @@ def build(
         policy=dispatch_policy,
     )
     timers = TimerRunner(workspace, recorder, service.gates)
-    return App(settings, database, plans, service, clock, key, kinds, dispatcher, timers)
+    anchors = Anchors(workspace, head=database.chain_head, installation=installation(settings))
+    return App(settings, database, plans, service, clock, key, kinds, dispatcher, timers, anchors)
+
+
+def installation(settings: Settings) -> str:
+    """How an anchor names this installation: its public URL, else host and data folder."""
+    return settings.public_url or f"{platform.node()}:{settings.data.resolve()}"
+
+
+def _private(folder: Path, mode: int) -> None:
+    try:
+        folder.chmod(mode)
+    except OSError as error:
+        raise ConfigurationError(
+            f"The data folder {folder} cannot be made private (mode {mode:o}): {error}. "
+            "Use a folder owned by the user driftplan runs as.",
+            sv=f"Datamappen {folder} kan inte göras privat (läge {mode:o}): {error}. Använd "
+            "en mapp som ägs av användaren som kör driftplan.",
+        ) from error
+
+
+def _sqlite_files(data: Path) -> list[Path]:
+    """The default SQLite database and its WAL files, those that exist."""
+    names = ("driftplan.db", "driftplan.db-wal", "driftplan.db-shm")
+    return [data / name for name in names if (data / name).exists()]
+
+
+def doctor(settings: Settings, *, channels: ChannelKinds | None = None) -> list[DoctorProblem]:
+    """What is unsafe about this installation (`engine.service.doctor`), changing nothing: no
+    folder, key or database file is created and nothing is migrated."""
+    sqlite_files = [] if settings.database_url else _sqlite_files(settings.data)
+    schema: tuple[str | None, str] | None = (None, HEAD_REVISION)
+    error = ""
+    if settings.database_url or sqlite_files:  # connecting would create a missing SQLite file
+        database = Database(settings.database())
+        try:
+            status = database.schema_status()
+            schema = (status.current, status.head)
+        except Exception as exc:  # an unreachable database is a finding, not a crash
+            schema, error = None, f"{type(exc).__name__}: {exc}"
+        finally:
+            database.dispose()
+    source = key_source(settings.data, settings.environ, settings.audit_key_file)
+    kinds = channels or default_channels(settings.publish_root)
+    return examine(
+        Installation(
+            data_dir=settings.data,
+            key_kind=source.kind,
+            key_path=source.path,
+            database_files=tuple(sqlite_files),
+            public_url=settings.public_url,
+            plans=PlanLibrary(
+                settings.workflows,
+                known_kinds=kinds.names(),
+                declarations=kinds.declarations(),
+                roots=path_roots(settings),
+            ),
+            schema=schema,
+            schema_error=error,
+        )
+    )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import (
     Approval,
     ApprovalStatus,
@@ -140,10 +141,12 @@ class ChannelStatus:
     live: bool
     target: str
     missing: Sequence[str] = ()
+    refused: str = ""  # why the channel can never work (then every message fails for good)
 
 
 class ChannelFactory(Protocol):
-    """Builds a channel for one plan channel from its resolved settings."""
+    """Builds a channel for one plan channel from its resolved settings. Declares what settings
+    it reads as `settings_spec: ChannelSettings` (a plugin without one: all public text)."""
 
     kind: str
 
@@ -163,6 +166,11 @@ class ChannelKinds(Protocol):
 
     def names(self) -> list[str]:
         """Every kind a plan may name, without importing any channel."""
+        ...
+
+    def declarations(self) -> Mapping[str, ChannelSettings]:
+        """Each kind's settings by class, for the plan checker (a plugin that declares none:
+        every setting public); built-ins without importing a channel."""
         ...
 
     def resolve(
@@ -252,7 +260,9 @@ class MessageRepository(Protocol):
 
     def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool: ...
 
-    def update(self, message: Message, *, owner: str | None = None) -> None: ...
+    def update(
+        self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
+    ) -> None: ...  # releases the lease; with `owner` and `lease_until` keeps and extends it
 
 
 class TimerRepository(Protocol):

@@ -27,12 +27,20 @@ class Settings(BaseSettings):
     workflows: Path = Path("workflows")
     lang: str = "sv"
     public_url: str = ""
+    # Where channels may publish besides the data folder (DRIFTPLAN_PUBLISH_ROOT); when unset,
+    # the operator's DRIFTPLAN_PUBLISH_DIR is that root. Plans cannot widen it.
+    publish_root: Path | None = None
+    # The audit key: DRIFTPLAN_AUDIT_KEY (read from `environ`, a secret kept out of the model)
+    # or this file (DRIFTPLAN_AUDIT_KEY_FILE), outside the data folder in production.
+    audit_key_file: Path | None = None
 
     _environ: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, context: Any, /) -> None:
         # Taken with the settings, so a command sees one consistent environment throughout.
         self._environ = dict(os.environ)
+        if self.publish_root is None and self._environ.get("DRIFTPLAN_PUBLISH_DIR"):
+            self.publish_root = Path(self._environ["DRIFTPLAN_PUBLISH_DIR"])
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -1,11 +1,13 @@
 """The worker: the process that keeps an installation moving when nobody types a command.
 
-It has two duties. Timers (reminders, escalations, approval deadlines) fire when due: the
+It has three duties. Timers (reminders, escalations, approval deadlines) fire when due: the
 APScheduler alarm clock behind the installation's leader lock (`App.alarm_clock`) does that, so
 of several workers only the leader fires them. And the outbox is delivered: every worker claims
 due messages under a lease (two workers do not deliver the same message at once) and hands them
-to the channels. `run_once` does one round of both, for cron and tests; `run` keeps going until it
-is told to stop.
+to the channels. And the head of the audit chain is anchored off the machine when an incident
+ended or a day has passed (`engine.service.anchors`; by the leader only, so that several workers
+send one anchor). `run_once` does one round of all three, for cron and tests; `run` keeps going
+until it is told to stop.
 
 Everything it uses comes wired from `engine.bootstrap`; `driftplan worker` only parses options,
 installs signal handlers and prints.
@@ -13,6 +15,7 @@ installs signal handlers and prints.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,15 +23,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.bootstrap import App
+    from engine.service.anchors import AnchorSent
     from engine.service.delivery import DispatchSummary
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Round:
-    """What one `Worker.run_once` did: timers fired, then what the outbox delivery did."""
+    """What one `Worker.run_once` did: timers fired, what the outbox delivery did, and the
+    anchor written (None when none was due)."""
 
     timers_fired: int
     delivery: DispatchSummary
+    anchor: AnchorSent | None = None
 
 
 class Worker:
@@ -38,9 +46,18 @@ class Worker:
         self.app = app
 
     def run_once(self) -> Round:
-        """Fire every due timer, then deliver every due message, once."""
+        """Fire every due timer, write an anchor if one is due, then deliver every due
+        message (the anchor too), once."""
         fired = sum(1 for result in self.app.timers.fire_due() if result.fired)
-        return Round(timers_fired=fired, delivery=self.app.dispatcher.deliver_due())
+        anchor = self.app.anchors.run()
+        return Round(fired, self.app.dispatcher.deliver_due(), anchor)
+
+    def _anchor(self) -> None:
+        # A failing anchor must not stop delivery; the next round tries again.
+        try:
+            self.app.anchors.run()
+        except Exception:
+            log.exception("writing the audit anchor failed")
 
     def run(
         self,
@@ -65,6 +82,8 @@ class Worker:
             on_start()
         try:
             while not stop.is_set():
+                if alarm.leader:
+                    self._anchor()
                 self.app.dispatcher.deliver_due()
                 stop.wait(interval)
         finally:

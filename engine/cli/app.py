@@ -1,8 +1,8 @@
 """The `driftplan` root command: every command group attached in one place, and `main`.
 
 Each group is a module with its own `typer.Typer`. The top-level commands (validate, diagram,
-init, exercise, channels, worker) come from groups attached without a name, which Typer merges
-into the root; the others are attached as subcommand groups. The order here is the order
+init, exercise, channels, worker, doctor) come from groups attached without a name, which Typer
+merges into the root; the others are attached as subcommand groups. The order here is the order
 `driftplan --help` lists them in.
 """
 
@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import audit, channels, directory, exercise, incident, outbox, plans, subscribers
+from engine.cli import (
+    audit,
+    channels,
+    directory,
+    doctor,
+    exercise,
+    incident,
+    outbox,
+    plans,
+    subscribers,
+)
 from engine.cli import worker as worker_command
 
 app = typer.Typer(
@@ -20,6 +30,7 @@ app.add_typer(plans.app)  # validate, diagram, init
 app.add_typer(exercise.app)
 app.add_typer(channels.app)
 app.add_typer(worker_command.app)
+app.add_typer(doctor.app)
 app.add_typer(incident.app, name="incident")
 app.add_typer(directory.app, name="directory")
 app.add_typer(audit.app, name="audit")

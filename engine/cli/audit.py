@@ -1,30 +1,78 @@
-"""`driftplan audit verify`: check the hash chain of the event log."""
+"""`driftplan audit verify` and `driftplan audit head`: the tamper-evident event log."""
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated
 
-from engine.cli.common import DataOpt, app_from, err_console, out_console, run
+import typer
+from rich.markup import escape
+
+from engine.cli.common import DataOpt, LangOpt, app_from, err_console, out_console, run
+from engine.store.audit import Anchor
 from engine.store.audit import verify as verify_chain
 from engine.texts import t
 
 app = typer.Typer(no_args_is_help=True, help="Check the tamper-evident event log.")
 
+AnchorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--anchor",
+        metavar="SEQ:HASH",
+        help="An anchor sent off the machine earlier: proves the chain up to it unchanged, "
+        "even against a holder of the audit key.",
+    ),
+]
+
+
+def _anchor(value: str | None) -> Anchor | None:
+    if value is None:
+        return None
+    try:
+        return Anchor.parse(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--anchor") from None
+
 
 @app.command("verify")
-def verify(incident_id: str | None = typer.Argument(None), data: DataOpt = None) -> None:
-    """Check the hash chain of the event log; names the first altered event (exit 1)."""
+def verify(
+    incident_id: str | None = typer.Argument(None),
+    anchor: AnchorOpt = None,
+    data: DataOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Check the event log: each incident's chain and row, the installation's chain, and an
+    anchor; names the first altered event or link (exit 1)."""
+    pinned = _anchor(anchor)
+    if pinned is not None and incident_id is not None:
+        raise typer.BadParameter(
+            "an anchor proves the whole chain; leave out the incident id", param_hint="--anchor"
+        )
 
     def body() -> int:
-        application = app_from(data)
-        report = verify_chain(application.database, application.audit_key, incident_id)
+        application = app_from(data, lang)
+        report = verify_chain(
+            application.database, application.audit_key, incident_id, anchor=pinned
+        )
         language = application.settings.lang
         if report.intact:
             out_console.print(t("audit_ok", language, count=report.incidents_checked))
+            if pinned is not None:
+                out_console.print(t("audit_anchor_ok", language, anchor=pinned))
             return 0
         err_console.print(t("audit_bad", language))
-        for finding in report.findings:
-            err_console.print(f"  {finding}")
+        for line in report.lines(language):
+            err_console.print(f"  {escape(line)}")
         return 1
 
     raise typer.Exit(run(body))
+
+
+@app.command("head")
+def head(data: DataOpt = None) -> None:
+    """Print the head of the installation's chain as SEQ:HASH (an anchor to keep elsewhere)."""
+
+    def body() -> None:
+        out_console.print(str(app_from(data).database.chain_head()))
+
+    run(body)

@@ -2,7 +2,9 @@
 
 The channel kinds and how a channel's `${NAME}` settings resolve are the installation's
 (`App.channels`, the registry injected by `engine.bootstrap`); the environment they resolve
-against is the one the settings were read with.
+against is the one the settings were read with. A channel that can never work (a plan setting
+the rules refuse, a `file://` webhook, a folder outside the data folder and publish root) is
+shown as refused, with the reason: every message to it fails for good.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
 from engine.definition.loader import load_definition
+from engine.errors import ConfigurationError
+from engine.ports import ChannelStatus
 from engine.texts import t
 
 app = typer.Typer()
@@ -31,9 +36,15 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
         for path in application.plans.files():
             definition = load_definition(path)
             for name, spec in definition.workflow.channels.items():
-                settings = application.channels.resolve(spec.kind, spec.settings, environ)
-                settings.setdefault("channel", name)
-                status = kinds[spec.kind].status(settings, data_dir=str(application.settings.data))
+                try:
+                    settings = application.channels.resolve(spec.kind, spec.settings, environ)
+                except ConfigurationError as exc:
+                    status = ChannelStatus(live=False, target="", refused=str(exc))
+                else:
+                    settings.setdefault("channel", name)
+                    status = kinds[spec.kind].status(
+                        settings, data_dir=str(application.settings.data)
+                    )
                 missing = sorted(
                     set(status.missing) | set(application.channels.unset(spec.settings, environ))
                 )
@@ -45,6 +56,7 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
                         "live": status.live,
                         "target": status.target,
                         "missing": missing,
+                        "refused": status.refused,
                     }
                 )
         if as_json:
@@ -56,9 +68,17 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
             table.add_column(t(col, language), no_wrap=col == "id")
         for r in rows:
             mode = t("live", language) if r["live"] else t("file_outbox", language)
+            if r["refused"]:
+                mode = t("event_refused", language)
             table.add_row(
-                r["plan"], r["channel"], r["kind"], mode, r["target"], ", ".join(r["missing"])
+                *(escape(str(v)) for v in (r["plan"], r["channel"], r["kind"])),
+                mode,
+                escape(r["target"]),
+                escape(", ".join(r["missing"])),
             )
         out_console.print(table)
+        for r in rows:
+            if r["refused"]:
+                out_console.print(f"{escape(r['channel'])}: {escape(r['refused'])}")
 
     run(body)

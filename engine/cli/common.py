@@ -12,6 +12,9 @@ application that gathers them is `engine.cli.app`.
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +53,18 @@ def settings_from(data: Path | None, lang: str | None = None) -> Settings:
 
 def app_from(data: Path | None, lang: str | None = None) -> App:
     """The wired application for this command's options (see `engine.bootstrap.build`)."""
-    return build(settings_from(data, lang))
+    return build(settings_from(data, lang), origin=cli_origin())
+
+
+def cli_origin() -> dict[str, str]:
+    """Who really ran this command: `--as` names a directory person, but anyone with a shell
+    on the server can claim any id, so the event log also records the operating-system user
+    and host (the local CLI is an administrator's tool; the web service signs people in)."""
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (containers)
+        user = str(os.getuid())
+    return {"via": "cli", "os_user": user, "host": socket.gethostname()}
 
 
 def _error_language() -> str:

@@ -28,6 +28,7 @@ from engine.texts import label, t
 
 if TYPE_CHECKING:
     # Imported when an exercise runs, not by every CLI call: they pull in APScheduler.
+    from engine.domain.model import Message
     from engine.exercise.runner import Observation, RunResult
 
 # Script paths (e.g. `directory: examples/directory.yaml`) may be relative to the repository.
@@ -82,7 +83,7 @@ class Timeline:
             return f"[bold red]✗ {escape(seen.detail)}[/]"
         return self._event(seen.event or {}, seen.message)
 
-    def _event(self, event: dict[str, Any], message: Any) -> str:
+    def _event(self, event: dict[str, Any], message: Message | None) -> str:
         kind, data, trigger = event.get("kind"), event.get("data", {}), event.get("trigger")
         if kind in ("declare", "transition", "update", "rule"):
             move = (

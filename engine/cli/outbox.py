@@ -39,7 +39,7 @@ def message_view(m: Message) -> dict[str, Any]:
         "status": m.status,
         "attempts": m.attempts,
         "recipients": len(m.recipients),
-        "results": m.results,
+        "results": [r.to_dict() for r in m.results],
         "last_error": m.last_error,
         "created_at": m.created_at.isoformat(),
     }

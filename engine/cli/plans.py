@@ -1,8 +1,9 @@
 """`driftplan validate`, `driftplan diagram` and `driftplan init`: plans and the installation.
 
 Validation and drawing are `engine.definition.report`'s; this module hands them the workflows
-folder (from `Settings`) and the channel kinds the installation knows (from the registry, named
-without importing any channel).
+folder (from `Settings`), the channel kinds the installation knows and the settings each declares
+(from the registry, without importing any built-in channel), and where path settings may point
+(the data folder and the publish root, from `Settings`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from engine.bootstrap import default_channels
+from engine.bootstrap import default_channels, path_roots
 from engine.cli.common import DataOpt, JsonOpt, app_from, out_console, run
 from engine.definition.report import run_diagram, run_validate
 from engine.settings import Settings
@@ -32,11 +33,16 @@ def validate(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check plan files; prints path:line:col: error: message for every problem."""
+    """Check plan files and render their templates; prints path:line:col: error: message for
+    every problem."""
+    settings = Settings.load()
+    kinds = default_channels(settings.publish_root)
     code, text = run_validate(
         list(paths or []),
-        workflows=Settings.load().workflows,
-        known_kinds=default_channels().names(),
+        workflows=settings.workflows,
+        known_kinds=kinds.names(),
+        declarations=kinds.declarations(),
+        roots=path_roots(settings),
         as_json=as_json,
     )
     _print(text)

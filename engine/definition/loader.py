@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks.workflow import check_workflow
 from engine.definition.definition import Definition, TemplateSource
 from engine.definition.schema import Workflow, localized
@@ -151,9 +152,12 @@ def parse_definition(
     files: Mapping[str, str] | None = None,
     base: Path | None = None,
     known_kinds: Iterable[str] | None = None,
+    declarations: Mapping[str, ChannelSettings] | None = None,
+    roots: PathRoots | None = None,
     check: bool = True,
 ) -> Definition:
-    """Parse and check a plan from text. Template files come from `files` or from `base`."""
+    """Parse and check a plan from text. Template files come from `files` or from `base`;
+    channel settings are checked against `declarations` and `roots` when given."""
     raw, positions = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise DefinitionError.single(
@@ -181,14 +185,22 @@ def parse_definition(
     if not check:
         return definition
 
-    problems = check_workflow(definition, known_kinds=known_kinds)
+    problems = check_workflow(
+        definition, known_kinds=known_kinds, declarations=declarations, roots=roots
+    )
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise DefinitionError(errors)
     return Definition(**{**definition.__dict__, "warnings": tuple(problems)})
 
 
-def load_definition(path: str | Path, *, known_kinds: Iterable[str] | None = None) -> Definition:
+def load_definition(
+    path: str | Path,
+    *,
+    known_kinds: Iterable[str] | None = None,
+    declarations: Mapping[str, ChannelSettings] | None = None,
+    roots: PathRoots | None = None,
+) -> Definition:
     """Load and check the plan file at `path` (template files are read beside it)."""
     plan_path = Path(path)
     try:
@@ -197,7 +209,14 @@ def load_definition(path: str | Path, *, known_kinds: Iterable[str] | None = Non
         raise DefinitionError.single(
             str(path), 1, 1, f"cannot read plan: {exc.strerror or exc}"
         ) from None
-    return parse_definition(data, str(path), base=plan_path.parent, known_kinds=known_kinds)
+    return parse_definition(
+        data,
+        str(path),
+        base=plan_path.parent,
+        known_kinds=known_kinds,
+        declarations=declarations,
+        roots=roots,
+    )
 
 
 def definition_from_snapshot(snapshot: Mapping[str, Any]) -> Definition:

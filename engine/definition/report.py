@@ -5,17 +5,22 @@ code and the text, so they are tested without a terminal. Validation reports war
 errors, which is why it runs the checks itself instead of relying on `load_definition` (that one
 raises on errors only and drops the warnings of a failing plan).
 
+Validation also renders every template against sample data in the engine's sandbox
+(`checks/rendering.py`), which loading a plan does not.
+
 Like the rest of the definition layer they do no I/O beyond reading plan files: the caller says
-which folder holds the installed plans and which channel kinds exist (the CLI passes
-`Settings.workflows` and the channel registry's names).
+which folder holds the installed plans, which channel kinds exist with the settings each declares,
+and where path settings may point (the CLI passes `Settings.workflows`, the channel registry's
+names and declarations, and the data folder and publish root).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks.workflow import check_workflow
 from engine.definition.diagram import to_dot, to_mermaid
 from engine.definition.loader import load_definition, parse_definition
@@ -29,8 +34,15 @@ def default_plan_paths(folder: Path) -> list[str]:
     return sorted(str(p) for p in [*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def check_file(path: str, known_kinds: Iterable[str]) -> list[Problem]:
-    """Every error and warning for the plan at `path` (an unreadable file is one error)."""
+def check_file(
+    path: str,
+    known_kinds: Iterable[str],
+    *,
+    declarations: Mapping[str, ChannelSettings] | None = None,
+    roots: PathRoots | None = None,
+) -> list[Problem]:
+    """Every error and warning for the plan at `path` (an unreadable file is one error), its
+    templates rendered against sample data."""
     plan = Path(path)
     try:
         data = plan.read_bytes()
@@ -42,7 +54,9 @@ def check_file(path: str, known_kinds: Iterable[str]) -> list[Problem]:
         )
     except DefinitionError as exc:
         return exc.problems
-    return check_workflow(definition, known_kinds=known_kinds)
+    return check_workflow(
+        definition, known_kinds=known_kinds, declarations=declarations, roots=roots, render=True
+    )
 
 
 def _plural(count: int, word: str) -> str:
@@ -54,12 +68,15 @@ def run_validate(
     *,
     workflows: Path,
     known_kinds: Iterable[str],
+    declarations: Mapping[str, ChannelSettings] | None = None,
+    roots: PathRoots | None = None,
     as_json: bool = False,
 ) -> tuple[int, str]:
     """Validate plans; returns (exit code, output). Exit 0 when all are valid, else 1.
 
     Without `paths`, every plan in the `workflows` folder is checked; channel kinds are checked
-    against `known_kinds`.
+    against `known_kinds`, their settings against `declarations` (each kind's settings by
+    class) and path settings against `roots` (the data folder and the publish root).
     """
     kinds = frozenset(known_kinds)
     targets = list(paths) or default_plan_paths(workflows)
@@ -69,7 +86,9 @@ def run_validate(
         if as_json:
             return 1, json.dumps({"files": [], "error": message}, ensure_ascii=False)
         return 1, f"error: {message}"
-    results = [(path, check_file(path, kinds)) for path in targets]
+    results = [
+        (path, check_file(path, kinds, declarations=declarations, roots=roots)) for path in targets
+    ]
     invalid = [path for path, problems in results if any(p.severity == "error" for p in problems)]
     code = 1 if invalid else 0
     if as_json:

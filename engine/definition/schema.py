@@ -357,6 +357,18 @@ class Rule(Strict):
     once: bool = True
 
 
+class AuditAnchor(Strict):
+    """Where the head of the audit chain is sent off the machine, and how often at least (it
+    also goes out when an incident ends)."""
+
+    channel: Name
+    every: Duration = timedelta(days=1)
+
+
+class Audit(Strict):
+    anchor: AuditAnchor | None = None
+
+
 class Workflow(Strict):
     """A whole plan."""
 
@@ -371,6 +383,7 @@ class Workflow(Strict):
     states: dict[Name, StateDef]
     transitions: list[TransitionDef]
     rules: list[Rule] = Field(default_factory=list)
+    audit: Audit | None = None
 
     @field_validator("states", "roles")
     @classmethod

@@ -7,7 +7,8 @@ JSON-native (datetimes as ISO 8601 strings) so that what is stored, hashed and s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -46,6 +47,188 @@ class RecipientStatus(StrEnum):
     SENT = "sent"
     TEMPORARY = "temporary"
     PERMANENT = "permanent"
+
+
+# The records an approval and an outbox message hold in lists. Each is stored as a JSON object,
+# and the same objects appear in event data (which is hash-chained) and in `--json` output: so
+# `to_dict` spells exactly what has always been stored (key order, and optional keys left out
+# when they are None), and `from_dict` reads every row ever written. Only the store and the
+# producers of JSON shapes call them. Times stay ISO 8601 text, as stored and hashed.
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that are not None, in order: a record's optional keys."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """One entry of an approval's history: a decision on some of its slots, or its withdrawal.
+
+    A decision names the slots it fills (`slots`, indexes into `Approval.slots`); one that an
+    operator recorded for a decider on the phone also names the operator (`recorded_by`) and
+    the call (`reference`). A withdrawal has only its reason (`withdrawn`) and time.
+    """
+
+    at: str
+    decision: ApprovalStatus | None = None  # approved or rejected
+    decided_by: str | None = None
+    comment: str | None = None
+    recorded_by: str | None = None
+    reference: str | None = None
+    slots: tuple[int, ...] | None = None
+    withdrawn: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The entry without its slot indexes: what the `decision` event logs."""
+        return _given(
+            withdrawn=self.withdrawn,
+            decision=self.decision,
+            decided_by=self.decided_by,
+            at=self.at,
+            comment=self.comment,
+            recorded_by=self.recorded_by,
+            reference=self.reference,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.record()
+        if self.slots is not None:
+            out["slots"] = list(self.slots)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ApprovalDecision:
+        decision, slots = raw.get("decision"), raw.get("slots")
+        return cls(
+            at=raw["at"],
+            decision=ApprovalStatus(decision) if decision is not None else None,
+            decided_by=raw.get("decided_by"),
+            comment=raw.get("comment"),
+            recorded_by=raw.get("recorded_by"),
+            reference=raw.get("reference"),
+            slots=tuple(slots) if slots is not None else None,
+            withdrawn=raw.get("withdrawn"),
+        )
+
+
+@dataclass(frozen=True)
+class ApprovalSlot:
+    """One decision an approval request needs: an approver holding one of `roles` (for one of
+    `subregions`, when set). Open until `decision` is set; the decision's details come with it
+    (`comment` is absent when the requester filled the slot by firing the trigger)."""
+
+    roles: tuple[str, ...]
+    subregions: tuple[str, ...] | None = None
+    decision: ApprovalStatus | None = None
+    decided_by: str | None = None
+    at: str | None = None
+    comment: str | None = None
+    recorded_by: str | None = None
+    reference: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.decision is None
+
+    def filled(self, entry: ApprovalDecision) -> ApprovalSlot:
+        """This slot decided by `entry`."""
+        return replace(
+            self,
+            decision=entry.decision,
+            decided_by=entry.decided_by,
+            at=entry.at,
+            comment=entry.comment,
+            recorded_by=entry.recorded_by,
+            reference=entry.reference,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "roles": list(self.roles),
+            "subregions": list(self.subregions) if self.subregions is not None else None,
+            **_given(
+                decision=self.decision,
+                decided_by=self.decided_by,
+                at=self.at,
+                comment=self.comment,
+                recorded_by=self.recorded_by,
+                reference=self.reference,
+            ),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ApprovalSlot:
+        subregions, decision = raw.get("subregions"), raw.get("decision")
+        return cls(
+            roles=tuple(raw["roles"]),
+            subregions=tuple(subregions) if subregions is not None else None,
+            decision=ApprovalStatus(decision) if decision else None,
+            decided_by=raw.get("decided_by"),
+            at=raw.get("at"),
+            comment=raw.get("comment"),
+            recorded_by=raw.get("recorded_by"),
+            reference=raw.get("reference"),
+        )
+
+
+@dataclass(frozen=True)
+class StoredRecipient:
+    """One addressee of an outbox message, as the message keeps it: a directory person or a
+    contact-list member (`person_id`, None for a list member who is nobody in `people`), or a
+    newsletter subscriber (`subscriber_id` and the token of their unsubscribe link)."""
+
+    address: str
+    name: str = ""
+    person_id: str | None = None
+    subscriber_id: str | None = None
+    unsubscribe_token: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"address": self.address, "name": self.name}
+        if self.subscriber_id is None or self.person_id is not None:
+            out["person_id"] = self.person_id  # people and list members, None included
+        if self.subscriber_id is not None:
+            out["subscriber_id"] = self.subscriber_id
+        if self.unsubscribe_token is not None:
+            out["unsubscribe_token"] = self.unsubscribe_token
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> StoredRecipient:
+        return cls(
+            address=raw["address"],
+            name=raw.get("name", ""),
+            person_id=raw.get("person_id"),
+            subscriber_id=raw.get("subscriber_id"),
+            unsubscribe_token=raw.get("unsubscribe_token"),
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What the latest delivery attempt (`attempt`, counted from 1) did for one address."""
+
+    address: str
+    status: RecipientStatus
+    detail: str
+    at: str
+    attempt: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "status": self.status,
+            "detail": self.detail,
+            "at": self.at,
+            "attempt": self.attempt,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DeliveryResult:
+        return cls(
+            raw["address"], RecipientStatus(raw["status"]), raw["detail"], raw["at"], raw["attempt"]
+        )
 
 
 @dataclass
@@ -100,12 +283,12 @@ class Approval:
     requested_by: str
     requested_at: datetime
     payload: dict[str, Any]  # the trigger's data, applied when the request is granted
-    slots: list[dict[str, Any]]  # [{roles: [...], subregions: [...]|None, filled_by, decision}]
+    slots: list[ApprovalSlot]  # one per decision needed, in the gate's order
     status: ApprovalStatus
     expires_at: datetime | None
     state_epoch: int  # the request dies when the incident leaves the state it was made in
     decided_at: datetime | None = None
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[ApprovalDecision] = field(default_factory=list)  # oldest first
 
     def __post_init__(self) -> None:
         # Stores and fakes hand back plain strings; the status is always the enum here.
@@ -125,7 +308,7 @@ class Message:
     subject: str
     body_text: str
     body_html: str
-    recipients: list[dict[str, Any]]
+    recipients: list[StoredRecipient]
     status: MessageStatus
     attempts: int
     next_attempt_at: datetime | None
@@ -134,7 +317,7 @@ class Message:
     clear: bool = False
     exercise: bool = False
     meeting: dict[str, Any] | None = None
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[DeliveryResult] = field(default_factory=list)  # the latest per address
     last_error: str = ""
 
     def __post_init__(self) -> None:

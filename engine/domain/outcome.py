@@ -47,12 +47,6 @@ class Slot:
     roles: frozenset[str]
     subregions: frozenset[str] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "roles": sorted(self.roles),
-            "subregions": sorted(self.subregions) if self.subregions is not None else None,
-        }
-
 
 @dataclass(frozen=True)
 class GateRequest:

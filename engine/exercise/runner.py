@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bootstrap import App, build
+from engine.domain.model import Approval, Message
 from engine.domain.outcome import CommandResult
 from engine.errors import ConfigurationError, Conflict
 from engine.exercise.script import Script, Step, fired_timer_names
@@ -55,7 +56,7 @@ class Observation:
     at: datetime  # virtual time
     step: Step | None = None
     event: dict[str, Any] | None = None
-    message: Any = None  # the outbox row a delivery event is about
+    message: Message | None = None  # the outbox row a delivery event is about
     detail: str = ""
 
 
@@ -71,8 +72,8 @@ class RunResult:
     ended_at: datetime
     wall_seconds: float
     events: list[dict[str, Any]]
-    messages: list[Any]
-    approvals: list[Any]
+    messages: list[Message]
+    approvals: list[Approval]
     data_dir: Path
     problems: list[str]
 
@@ -116,7 +117,7 @@ class ExerciseRunner:
         self.incident = ""
         self.approvals: dict[str, str] = {}  # "last" and trigger -> latest approval id
         self._seen = 0
-        self._messages: dict[str, Any] = {}
+        self._messages: dict[str, Message] = {}
         self.problems: list[str] = []
         self._failures: list[str] = []  # from the delivery thread, reported by the main one
         self._stop = threading.Event()
@@ -200,7 +201,7 @@ class ExerciseRunner:
         with self.app.database.unit_of_work(read_only=True) as uow:
             return str(uow.incidents.get(self.incident).state)
 
-    def _message(self, message_id: str) -> Any:
+    def _message(self, message_id: str) -> Message:
         if message_id not in self._messages:
             with self.app.database.unit_of_work(read_only=True) as uow:
                 self._messages[message_id] = uow.messages.get(message_id)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from engine.definition.schema import Workflow
-from engine.domain.model import SubscriberStatus
+from engine.domain.model import Person, StoredRecipient, SubscriberStatus
 from engine.domain.outcome import Slot
 from engine.ports import UnitOfWork
 
@@ -33,29 +32,22 @@ class DirectorySnapshot:
     """People, contact lists and confirmed subscribers as of one directory generation."""
 
     generation: str | None
-    people: Mapping[str, Any]  # id -> directory person (engine.domain.model.Person)
+    people: Mapping[str, Person]  # by id
     views: Sequence[PersonView]
-    lists: Mapping[str, Sequence[Mapping[str, Any]]]
-    subscribers: Mapping[str, Sequence[Mapping[str, Any]]]  # audience -> recipients
+    lists: Mapping[str, Sequence[StoredRecipient]]  # list name -> members
+    subscribers: Mapping[str, Sequence[StoredRecipient]]  # audience -> confirmed subscribers
 
     @classmethod
     def load(cls, uow: UnitOfWork, generation: str | None) -> DirectorySnapshot:
         people = {p.id: p for p in uow.directory.people()}
         lists = {
-            name: [
-                {"address": m.address, "name": m.name, "person_id": m.person_id} for m in members
-            ]
+            name: [StoredRecipient(m.address, m.name, m.person_id) for m in members]
             for name, members in uow.directory.lists().items()
         }
-        subscribers: dict[str, list[dict[str, Any]]] = {}
+        subscribers: dict[str, list[StoredRecipient]] = {}
         for s in uow.subscribers.list(None, SubscriberStatus.CONFIRMED):
             subscribers.setdefault(s.audience, []).append(
-                {
-                    "address": s.email,
-                    "name": s.name,
-                    "subscriber_id": s.id,
-                    "unsubscribe_token": s.token,
-                }
+                StoredRecipient(s.email, s.name, subscriber_id=s.id, unsubscribe_token=s.token)
             )
         views = [
             PersonView(p.id, p.name, p.email, tuple(p.roles), p.subregion) for p in people.values()
@@ -69,8 +61,8 @@ class Addressing:
     def __init__(
         self,
         people: Sequence[PersonView],
-        lists: Mapping[str, Sequence[Mapping[str, Any]]],
-        subscribers: Mapping[str, Sequence[Mapping[str, Any]]],
+        lists: Mapping[str, Sequence[StoredRecipient]],
+        subscribers: Mapping[str, Sequence[StoredRecipient]],
         with_deputies: Callable[[frozenset[str]], frozenset[str]],
     ) -> None:
         self.people = people
@@ -84,39 +76,39 @@ class Addressing:
 
     def with_roles(
         self, roles: Iterable[str], subregions: Iterable[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredRecipient]:
         wanted = set(roles)
         regions = set(subregions) if subregions is not None else None
         return [
-            {"address": p.email, "name": p.name, "person_id": p.id}
+            StoredRecipient(p.email, p.name, p.id)
             for p in self.people
             if self._roles(p) & wanted and (regions is None or p.subregion in regions)
         ]
 
-    def for_slots(self, slots: Iterable[Slot]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def for_slots(self, slots: Iterable[Slot]) -> list[StoredRecipient]:
+        out: list[StoredRecipient] = []
         for slot in slots:
             out += self.with_roles(slot.roles, slot.subregions)
         return out
 
-    def for_audience(self, workflow: Workflow, audience: str) -> list[dict[str, Any]]:
+    def for_audience(self, workflow: Workflow, audience: str) -> list[StoredRecipient]:
         """An audience's people (by role, deputies included), list members and subscribers."""
         spec = workflow.audiences[audience]
         out = self.with_roles(spec.roles) if spec.roles else []
         for name in spec.lists:
-            out += [dict(m) for m in self.lists.get(name, [])]
+            out += self.lists.get(name, ())
         if spec.subscribers:
-            out += [dict(s) for s in self.subscribers.get(audience, [])]
+            out += self.subscribers.get(audience, ())
         return out
 
 
-def dedupe(recipients: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def dedupe(recipients: Iterable[StoredRecipient]) -> list[StoredRecipient]:
     """One entry per address (case-insensitive), first one wins."""
     seen: set[str] = set()
-    out: list[dict[str, Any]] = []
+    out: list[StoredRecipient] = []
     for r in recipients:
-        key = str(r.get("address", "")).strip().lower()
+        key = r.address.strip().lower()
         if key and key not in seen:
             seen.add(key)
-            out.append(dict(r))
+            out.append(r)
     return out

@@ -8,31 +8,37 @@ from typing import Any
 from engine.definition.definition import Definition
 from engine.definition.schema import localized
 from engine.domain.fields import format_time
-from engine.domain.model import Approval
+from engine.domain.model import Approval, ApprovalSlot
 from engine.domain.outcome import Slot
 
 
-def slot_of(raw: dict[str, Any]) -> Slot:
-    """A stored slot as the evaluator's `Slot` (who may fill it)."""
-    subregions = raw.get("subregions")
-    return Slot(frozenset(raw["roles"]), frozenset(subregions) if subregions is not None else None)
+def slot_of(slot: ApprovalSlot) -> Slot:
+    """A request's slot as the evaluator's `Slot` (who may fill it)."""
+    subregions = slot.subregions
+    return Slot(frozenset(slot.roles), frozenset(subregions) if subregions is not None else None)
 
 
-def describe_slots(definition: Definition, slots: list[dict[str, Any]], language: str) -> str:
+def open_slot(slot: Slot) -> ApprovalSlot:
+    """The evaluator's `Slot` as an open slot of a request (roles and sub-regions sorted)."""
+    subregions = tuple(sorted(slot.subregions)) if slot.subregions is not None else None
+    return ApprovalSlot(tuple(sorted(slot.roles)), subregions)
+
+
+def describe_slots(definition: Definition, slots: list[ApprovalSlot], language: str) -> str:
     """The roles (and sub-regions) still to decide, e.g. "Delregional beslutsfattare (Fyrbodal)"."""
     parts = []
-    for raw in slots:
-        if raw.get("decision"):
+    for slot in slots:
+        if not slot.is_open:
             continue
         roles = " / ".join(
             localized(definition.workflow.roles[r].title, language)
-            for r in raw["roles"]
+            for r in slot.roles
             if r in definition.workflow.roles
         )
-        if raw.get("subregions"):
+        if slot.subregions:
             regions = ", ".join(
                 localized(definition.workflow.subregions[s].title, language)
-                for s in raw["subregions"]
+                for s in slot.subregions
                 if s in definition.workflow.subregions
             )
             roles += f" ({regions})"
@@ -45,7 +51,7 @@ def approval_context(definition: Definition, approval: Approval, public_url: str
     lang = definition.language
     t = next(t for t in definition.workflow.transitions if t.trigger == approval.trigger)
     title = localized(t.gate.title if t.gate and t.gate.title else t.title, lang) or t.trigger
-    regions = [s for raw in approval.slots for s in (raw.get("subregions") or [])]
+    regions = [s for slot in approval.slots for s in (slot.subregions or ())]
     url = f"{public_url.rstrip('/')}/approvals/{approval.id}" if public_url else ""
     return {
         "id": approval.id,

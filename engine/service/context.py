@@ -9,13 +9,15 @@ cached here, not pinned onto the unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from engine.definition.definition import Definition
 from engine.domain.machine import Evaluator
 from engine.domain.model import Incident
+from engine.domain.outcome import SYSTEM_ACTOR
 from engine.ports import UnitOfWork
 from engine.service.addressing import Addressing, DirectorySnapshot
 
@@ -31,8 +33,16 @@ class TxContext:
     now: datetime
     # Reads the directory as of this transaction; called at most once (see `directory`).
     load_directory: Callable[[UnitOfWork], DirectorySnapshot]
+    # Who ran the process beside the `--as` person (e.g. the OS user and host of a CLI call).
+    origin: Mapping[str, str] = field(default_factory=dict)
     _directory: DirectorySnapshot | None = field(default=None, repr=False)
     _addressing: Addressing | None = field(default=None, repr=False)
+
+    def attributed(self, actor: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Event data with the process's origin added when a person (not the system) acts."""
+        if not self.origin or actor == SYSTEM_ACTOR.id:
+            return dict(data)
+        return {**data, "origin": dict(self.origin)}
 
     @property
     def directory(self) -> DirectorySnapshot:

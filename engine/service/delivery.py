@@ -1,12 +1,17 @@
 """The outbox dispatcher: delivers committed messages, retries, and keeps dead letters.
 
 Side effects happen only after the command that caused them has committed. The dispatcher
-claims due outbox rows under a lease (a crashed dispatcher's rows come back when the lease runs
-out), delivers outside any transaction, then records the result per recipient on the message and
-in the incident's event log. Temporary failures retry with exponential backoff and jitter up to
-`max_attempts`, and only for the recipients that did not get the message yet; permanent failures
-become dead letters. Every attempt reuses the message's Message-ID / idempotency key, so a
-receiver can drop a duplicate after a crash between sending and recording.
+claims due outbox rows under a short lease and delivers outside any transaction. Each attempt
+is logged when it begins (`delivery_attempt`, saying so when the previous attempt never
+finished) and when it ends (`delivery`, with its per-recipient results). In between, the
+recipients go to the channel one chunk at a time (`engine.service.delivery_attempt`), each
+chunk's results committed on the message before the next is sent, while a heartbeat thread
+renews the lease: a dispatcher killed mid-list is taken over within the lease (20 s) by one
+that sends only to the recipients not yet served, and a dispatcher that lost its lease sends
+nothing more. Temporary failures retry with exponential backoff and jitter up to
+`max_attempts` (an attempt cut off by a crash counts), only for the recipients that did not get
+the message yet; permanent failures become dead letters. Every attempt reuses the message's
+Message-ID / idempotency key, so a receiver can drop the one copy that was in flight at a crash.
 """
 
 from __future__ import annotations
@@ -15,37 +20,54 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
-from engine.domain.model import Message, MessageStatus
+from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
-from engine.ports import (
-    Channel,
-    ChannelKinds,
-    Clock,
-    DeliveryReport,
-    Meeting,
-    OutgoingMessage,
-    Recipient,
-    Store,
+from engine.ports import Channel, ChannelKinds, Clock, OutgoingMessage, Recipient, Store
+from engine.service.delivery_attempt import (
+    Attempt,
+    Heartbeat,
+    LeaseLost,
+    chunks,
+    journal_key,
+    journal_text,
+    outgoing_message,
+    read_journal,
+    unfinished_attempt,
 )
 from engine.service.plans import PlanLibrary
-from engine.service.subscriptions import unsubscribe_url
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class DispatchPolicy:
-    """How hard to try: attempts, backoff, lease."""
+    """How hard to try: attempts, backoff, lease.
+
+    `lease` is how long a claimed message stays with a dispatcher that stopped renewing it
+    (that died): the takeover time. `heartbeat` is how often a sending dispatcher renews it
+    (default: a quarter of the lease). `chunk` is how many recipients go to the channel at
+    once, their results committed before the next chunk: at most that many copies are sent
+    twice when a dispatcher dies mid-list. A list longer than `consolidate` keeps the results
+    of its latest chunks in a journal and writes them to the message every `consolidate`.
+    """
 
     max_attempts: int = 8
     base_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=20)
     batch: int = 50
+    chunk: int = 1
+    consolidate: int = 100
+    heartbeat: timedelta | None = None
+
+    @property
+    def beat_seconds(self) -> float:
+        beat = self.heartbeat if self.heartbeat is not None else self.lease / 4
+        return max(0.05, beat.total_seconds())
 
 
 @dataclass
@@ -129,11 +151,10 @@ class Dispatcher:
             if not claimed:
                 return summary
             for message in claimed:
-                # A batch is leased once, but delivering a large list takes time: renew the
-                # lease before each message, and leave it if it expired and was taken over,
-                # so that no message goes out twice.
-                if self._renew(message):
-                    self._deliver_one(message, summary)
+                # A batch is leased once, but delivering a large list takes time: the leases of
+                # the messages further down may run out meanwhile, and another dispatcher may
+                # take them over. `_begin` renews the lease and leaves the message if so.
+                self._deliver_one(message, summary)
             if len(claimed) < self.policy.batch:
                 return summary
 
@@ -150,117 +171,172 @@ class Dispatcher:
         with self.db.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(message.incident_id)
             snapshot = uow.definitions.get(incident.definition_sha256)
-        report: DeliveryReport | None = None
-        error: DeliveryError | None = None
-        addressed = False
+            journal = read_journal(uow.meta.get(journal_key(message.id)))
+        attempt = Attempt()
+        attempt.start(message, journal)  # before choosing whom to send to
+        channel: Channel | None = None
+        outgoing: OutgoingMessage | None = None
         try:
             channel, settings = self.channel_for(
                 incident.definition_sha256, snapshot, message.channel
             )
             inbound = self.plans.pinned(incident.definition_sha256, snapshot).workflow.service
-            outgoing = self._outgoing(
-                message, settings, incident.state, inbound.inbound_mailbox or ""
+            outgoing = outgoing_message(
+                message, settings, incident.state, inbound.inbound_mailbox or "", self.public_url
             )
             # Only channels that address people report per recipient; a published file or a
             # webhook does not, so its subscribers are not "outstanding" after a success.
-            addressed = bool(getattr(channel, "needs_recipients", False))
-            if addressed and not message.recipients:
-                # Nobody is in the audience (e.g. no newsletter subscribers yet): nothing to
-                # send, which is not a failure; the event log records it as such.
-                report = DeliveryReport(results=(), target="(no recipients)", live=False)
-            else:
-                report = channel.deliver(outgoing)
+            attempt.addressed = bool(getattr(channel, "needs_recipients", False))
         except DeliveryError as exc:
-            error = exc
+            attempt.error = exc
         except Exception as exc:
             log.exception("channel %s failed on message %s", message.channel, message.id)
-            error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
-        self._record(message, report, error, summary, addressed=addressed)
+            attempt.error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
+        to_serve = len(outgoing.recipients) if outgoing is not None else 0
+        if not self._begin(message, attempt, to_serve):
+            return
+        if attempt.error is None and channel is not None and outgoing is not None:
+            with Heartbeat(lambda: self._renew(message), self.policy.beat_seconds) as beat:
+                try:
+                    self._send(channel, outgoing, message, attempt, beat)
+                except LeaseLost:
+                    log.warning(
+                        "message %s: lease lost to another dispatcher; sending no more of it",
+                        message.id,
+                    )
+                    return
+        self._record(message, attempt, summary)
 
-    def _outgoing(
-        self, message: Message, settings: Mapping[str, str], state: str, reply_to: str
-    ) -> OutgoingMessage:
-        # Recipients already served, or refused for good, are not tried again; `requeue`
-        # drops the permanent results when an operator decides to retry them.
-        done = {r["address"] for r in message.results if r.get("status") in ("sent", "permanent")}
-        recipients = [
-            Recipient(
-                address=r["address"],
-                name=r.get("name", ""),
-                person_id=r.get("person_id"),
-                unsubscribe_url=self._unsubscribe_url(r),
-            )
-            for r in message.recipients
-            if r["address"] not in done
-        ]
-        meeting = None
-        if message.meeting:
-            meeting = Meeting(
-                title=message.meeting["title"],
-                starts_at=datetime.fromisoformat(message.meeting["starts_at"]),
-                duration=timedelta(seconds=message.meeting["duration_seconds"]),
-                location=settings.get("meeting_location", ""),
-            )
-        return OutgoingMessage(
-            message_id=f"{message.id}@driftplan",
-            incident_id=message.incident_id,
-            channel=message.channel,
-            kind=message.kind,
-            audience=message.audience,
-            subject=message.subject,
-            body_text=message.body_text,
-            body_html=message.body_html,
-            language=message.language,
-            created_at=message.created_at,
-            settings=settings,
-            recipients=recipients,
-            reply_to=reply_to,
-            clear=message.clear,
-            exercise=message.exercise,
-            meeting=meeting,
-            incident_state=state,
-        )
+    def _begin(self, message: Message, attempt: Attempt, to_serve: int) -> bool:
+        """Count and log the attempt before anything is sent; False when the lease is gone.
 
-    def _unsubscribe_url(self, recipient: Mapping[str, Any]) -> str | None:
-        token = recipient.get("unsubscribe_token")
-        return unsubscribe_url(self.public_url, str(token)) if token else None
-
-    def _record(
-        self,
-        message: Message,
-        report: DeliveryReport | None,
-        error: DeliveryError | None,
-        summary: DispatchSummary,
-        *,
-        addressed: bool,
-    ) -> None:
+        While an attempt runs, the message has no next attempt time (`next_attempt_at` None):
+        a claim that finds it so, with attempts made, finds an attempt that never finished.
+        """
         now = self.clock.now()
+        unfinished = message.attempts if unfinished_attempt(message) else None
         message.attempts += 1
-        results = {r["address"]: r for r in message.results}
-        attempt: list[dict[str, Any]] = []
-        if report is not None:
-            for r in report.results:
-                entry = {
-                    "address": r.address,
-                    "status": r.status,
-                    "detail": r.detail,
-                    "at": now.isoformat(),
-                    "attempt": message.attempts,
-                }
-                results[r.address] = entry
-                attempt.append(entry)
-        message.results = list(results.values())
-        sent = {a for a, r in results.items() if r["status"] == "sent"}
-        permanent = {a for a, r in results.items() if r["status"] == "permanent"}
+        message.next_attempt_at = None
+        try:
+            with self.db.unit_of_work() as uow:
+                until = now + self.policy.lease
+                uow.messages.update(message, owner=self.owner, lease_until=until)
+                if attempt.journaled:  # now on the message row
+                    uow.meta.set(journal_key(message.id), "")
+                incident = uow.incidents.get(message.incident_id)
+                uow.events.append(
+                    incident,
+                    actor="dispatcher",
+                    kind="delivery_attempt",
+                    trigger=None,
+                    from_state=incident.state,
+                    to_state=incident.state,
+                    at=now,
+                    data={
+                        "message_id": message.id,
+                        "channel": message.channel,
+                        "attempt": message.attempts,
+                        "recipients": to_serve,
+                        "dispatcher": self.owner,
+                        "unfinished_attempt": unfinished,
+                    },
+                )
+                uow.commit()
+        except Conflict:
+            log.warning("message %s was taken over by another dispatcher", message.id)
+            return False
+        attempt.journaled = False
+        if unfinished is not None:
+            log.warning(
+                "message %s: attempt %d never finished (its dispatcher stopped); attempt %d "
+                "sends to the %d recipient(s) not yet served",
+                message.id,
+                unfinished,
+                message.attempts,
+                to_serve,
+            )
+        return True
+
+    def _send(
+        self,
+        channel: Channel,
+        outgoing: OutgoingMessage,
+        message: Message,
+        attempt: Attempt,
+        beat: Heartbeat,
+    ) -> None:
+        """Hand the message to the channel, a chunk of recipients at a time when it addresses
+        people, committing each chunk's results before the next; raises `LeaseLost`."""
+        if attempt.addressed and not message.recipients:
+            # Nobody is in the audience (e.g. no newsletter subscribers yet): nothing to
+            # send, which is not a failure; the event log records it as such.
+            attempt.target, attempt.live = "(no recipients)", False
+            return
+        parts: list[list[Recipient] | None] = [None]
+        if attempt.addressed:
+            parts = list(chunks(outgoing.recipients, self.policy.chunk))
+        for index, part in enumerate(parts, start=1):
+            if beat.lost.is_set():
+                raise LeaseLost
+            piece = outgoing if part is None else replace(outgoing, recipients=part)
+            try:
+                report = channel.deliver(piece)
+            except DeliveryError as exc:
+                attempt.error = exc
+                return
+            except Exception as exc:
+                log.exception("channel %s failed on message %s", message.channel, message.id)
+                attempt.error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
+                return
+            attempt.target, attempt.live = report.target, report.live
+            attempt.add(message, report, self.clock.now().isoformat())
+            if index < len(parts):  # the last chunk's results are recorded with the attempt
+                self._progress(message, attempt)
+
+    def _progress(self, message: Message, attempt: Attempt) -> None:
+        """Commit the results so far and extend the lease; `LeaseLost` when it is gone.
+
+        A short list's results go on the message row each time; a long list's go to its
+        journal, and onto the row every `consolidate` recipients (rewriting a row of 5,000
+        results per recipient would cost more than sending).
+        """
+        until = self.clock.now() + self.policy.lease
+        key = journal_key(message.id)
+        settle = len(message.recipients) <= self.policy.consolidate
+        settle = settle or len(attempt.segment) >= self.policy.consolidate
+        try:
+            with self.db.unit_of_work() as uow:
+                if settle:
+                    attempt.settle(message)
+                    uow.messages.update(message, owner=self.owner, lease_until=until)
+                    if attempt.journaled:
+                        uow.meta.set(key, "")
+                elif uow.messages.renew_lease(message.id, self.owner, until):
+                    uow.meta.set(key, journal_text(attempt.segment))
+                else:
+                    raise LeaseLost
+                uow.commit()
+        except Conflict:
+            raise LeaseLost from None
+        attempt.journaled = not settle
+
+    def _record(self, message: Message, attempt: Attempt, summary: DispatchSummary) -> None:
+        """End the attempt: the message's status, the `delivery` event, the lease released."""
+        now = self.clock.now()
+        error = attempt.error
+        attempt.settle(message)
+        results = {r.address: r for r in message.results}
+        sent = {a for a, r in results.items() if r.status == RecipientStatus.SENT}
+        permanent = {a for a, r in results.items() if r.status == RecipientStatus.PERMANENT}
         outstanding = (
-            [r for r in message.recipients if r["address"] not in sent | permanent]
-            if addressed
+            [r for r in message.recipients if r.address not in sent | permanent]
+            if attempt.addressed
             else []
         )
         if isinstance(error, PermanentDeliveryError):
             message.status = MessageStatus.DEAD
             message.last_error = str(error)
-        elif error is not None or (report is not None and outstanding and message.recipients):
+        elif error is not None or (outstanding and message.recipients):
             message.last_error = str(error) if error else "some recipients failed temporarily"
             if message.attempts >= self.policy.max_attempts:
                 message.status = MessageStatus.DEAD
@@ -273,13 +349,15 @@ class Dispatcher:
             message.last_error = f"{len(permanent)} recipient(s) refused permanently"
         else:
             message.status = MessageStatus.SENT
-            nobody = addressed and not message.recipients
+            nobody = attempt.addressed and not message.recipients
             message.last_error = "no recipients in the audience" if nobody else ""
-        target = report.target if report is not None else ""
-        live = report.live if report is not None else None
+        if message.next_attempt_at is None:
+            message.next_attempt_at = now  # the attempt is over (see `_begin`)
         try:
             with self.db.unit_of_work() as uow:
                 uow.messages.update(message, owner=self.owner)
+                if attempt.journaled:
+                    uow.meta.set(journal_key(message.id), "")
                 incident = uow.incidents.get(message.incident_id)
                 uow.events.append(
                     incident,
@@ -294,9 +372,9 @@ class Dispatcher:
                         "channel": message.channel,
                         "status": message.status,
                         "attempt": message.attempts,
-                        "target": target,
-                        "live": live,
-                        "results": attempt,
+                        "target": attempt.target,
+                        "live": attempt.live,
+                        "results": [entry.to_dict() for entry in attempt.results],
                         "error": message.last_error,
                     },
                 )

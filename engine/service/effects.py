@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.definition.definition import Definition
 from engine.definition.schema import Notify, TimerDef, localized
-from engine.domain.model import Incident, Message, MessageStatus, Timer
+from engine.domain.model import Incident, Message, MessageStatus, StoredRecipient, Timer
 from engine.domain.outcome import NotifyIntent, Slot
 from engine.service.addressing import Addressing, dedupe
 from engine.service.messages import build_context, render_message
@@ -90,7 +90,7 @@ def _recipients(
     audience: str,
     addressing: Addressing,
     approver_slots: Sequence[Slot],
-) -> list[dict[str, Any]]:
+) -> list[StoredRecipient]:
     if notify.to_approvers:
         return dedupe(addressing.for_slots(approver_slots))
     if notify.roles:

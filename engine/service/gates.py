@@ -9,7 +9,7 @@ was made in withdraws it. Reminders come from the timers (`engine.service.timers
 from __future__ import annotations
 
 from engine.definition.definition import Definition
-from engine.domain.model import Approval, ApprovalStatus
+from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult
 from engine.errors import ApprovalError, NotAuthorized
 from engine.ports import UnitOfWork
@@ -70,24 +70,28 @@ class GateKeeper:
         decider = self._decider(ctx, recorder, on_behalf_of, reference, approval)
         self._check_open(ctx, approval)
         mine = self._slots_of(ctx, decider, approval)
-        decision = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-        record = {"decision": decision, "decided_by": decider.id, "at": now.isoformat()}
-        record["comment"] = comment
-        if on_behalf_of:
-            record.update(recorded_by=recorder.id, reference=reference or "")
+        entry = ApprovalDecision(
+            at=now.isoformat(),
+            decision=ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED,
+            decided_by=decider.id,
+            comment=comment,
+            recorded_by=recorder.id if on_behalf_of else None,
+            reference=(reference or "") if on_behalf_of else None,
+            slots=tuple(mine),
+        )
         for i in mine:
-            approval.slots[i] = {**approval.slots[i], **record}
-        approval.decisions.append({**record, "slots": mine})
+            approval.slots[i] = approval.slots[i].filled(entry)
+        approval.decisions.append(entry)
         log_event(
             ctx,
             "decision",
             approval.trigger,
-            {"approval_id": approval.id, **record},
+            {"approval_id": approval.id, **entry.record()},
             actor=recorder.id,
         )
         if not approve:
             self._close(ctx, approval, ApprovalStatus.REJECTED)
-        elif all(raw.get("decision") == ApprovalStatus.APPROVED for raw in approval.slots):
+        elif all(slot.decision == ApprovalStatus.APPROVED for slot in approval.slots):
             self._close(ctx, approval, ApprovalStatus.APPROVED)
             outcome = ctx.evaluator.evaluate(
                 state=incident.state,
@@ -120,18 +124,15 @@ class GateKeeper:
     @staticmethod
     def _slots_of(ctx: TxContext, decider: Actor, approval: Approval) -> list[int]:
         """The open slots `decider` may fill, or NotAuthorized naming who still has to decide."""
-        slots = [slot_of(raw) for raw in approval.slots]
         mine = [
             i
-            for i, raw in enumerate(approval.slots)
-            if not raw.get("decision") and ctx.evaluator.can_fill(decider, slots[i])
+            for i, slot in enumerate(approval.slots)
+            if slot.is_open and ctx.evaluator.can_fill(decider, slot_of(slot))
         ]
         if mine:
             return mine
         definition: Definition = ctx.definition
-        still_open = sorted(
-            {r for raw in approval.slots if not raw.get("decision") for r in raw["roles"]}
-        )
+        still_open = sorted({r for slot in approval.slots if slot.is_open for r in slot.roles})
         raise NotAuthorized(
             decider.name or decider.id,
             f"decide {approval.id} ({approval.trigger})",

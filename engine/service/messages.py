@@ -1,13 +1,15 @@
 """Message rendering: the plan's templates, filled with an incident's data, in a sandbox.
 
 Owns two promises. First, safety: templates come from the plan file and render in a Jinja2
-`SandboxedEnvironment`; what operators type is only ever a context *value*, never template
-source, so `{{ 7*7 }}` in a scope arrives as those seven characters; the HTML body is built by
-escaping the text body, never by trusting it. Second, the grundmall: every template lists the
-content it `requires` (service description, start, scope, expected resolution, ...), and
-`render_message` refuses — with a `MessageError` naming each missing item and how to set it —
-rather than produce a message without it. The service renders before it commits, so a refused
-message means nothing happened.
+`SandboxedEnvironment` with a time and size budget (`engine.definition.sandbox`, shared with
+`driftplan validate`, which renders every template up front); what operators type is only ever a
+context *value*, never template source, so `{{ 7*7 }}` in a scope arrives as those seven
+characters; the HTML body is built by escaping the text body, never by trusting it. A template
+that runs past a limit is a `MessageError` naming it and the limit. Second, the grundmall:
+every template lists the content it `requires` (service description, start, scope, expected
+resolution, ...), and `render_message` refuses — with a `MessageError` naming each missing item
+and how to set it — rather than produce a message without it. The service renders before it
+commits, so a refused message means nothing happened.
 """
 
 from __future__ import annotations
@@ -19,29 +21,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, TemplateError
+from jinja2 import Template, TemplateError
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
 
 from engine.definition.definition import Definition
+from engine.definition.sandbox import (
+    APPROVAL_KEYS,
+    RESERVED,
+    FieldText,
+    RenderLimitExceeded,
+    compile_template,
+    render_bounded,
+)
 from engine.definition.schema import Workflow, localized
 from engine.domain.fields import display_value, format_time
 from engine.errors import MessageError
 
 MAX_SUBJECT = 250
-MAX_REPEAT = 10_000  # `'x' * n` in a template: enough for any real message, not for a bomb
-RESERVED = ("service", "incident", "document", "approval", "now", "exercise", "language")
-APPROVAL_KEYS = [
-    "id",
-    "title",
-    "approvers",
-    "requested_by",
-    "requested_at",
-    "expires_at",
-    "subregions",
-    "url",
-]
 EXERCISE_SUBJECT = {"sv": "ÖVNING: ", "en": "EXERCISE: "}
 EXERCISE_LINE = {
     "sv": "ÖVNING – detta är en övning, inte en verklig driftstörning.",
@@ -49,58 +45,6 @@ EXERCISE_LINE = {
 }
 
 
-class FieldText(str):
-    """A field's display text whose truth is the stored value's truth.
-
-    A bool field shows as "ja"/"nej", but `{% if total_it_breakdown %}` must test the value, not
-    whether the word "nej" is non-empty.
-    """
-
-    truthy: bool
-
-    def __new__(cls, text: str, truthy: bool) -> FieldText:
-        obj = super().__new__(cls, text)
-        obj.truthy = truthy
-        return obj
-
-    def __bool__(self) -> bool:
-        return self.truthy
-
-
-class _PrintStrictUndefined(ChainableUndefined):
-    """Lenient in tests (`{% if details %}`, `approval.url`), strict when printed.
-
-    Every plan field is always in the context (empty when unset), so printing an undefined
-    name is a typo in the template — or a sandbox refusal, which must not render as "".
-    """
-
-    def __str__(self) -> str:
-        self._fail_with_undefined_error()
-        return ""  # not reached: the call above always raises
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The stock sandbox, plus a cap on `*` and `**` so a template cannot build huge values."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > 100:
-            raise SecurityError("exponent too large in template")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(count, int)
-                    and (count * len(seq) > MAX_REPEAT)
-                ):
-                    raise SecurityError("repetition too large in template")
-        return super().call_binop(context, operator, left, right)
-
-
-# Autoescape stays off: the output is plain text (mail bodies, banners); HTML is derived from it
-# by escaping everything in `_to_html`, so no value is ever trusted as markup.
-_ENV = _Sandbox(undefined=_PrintStrictUndefined, autoescape=False)
 _CACHE: dict[tuple[str, str, str], tuple[Template, Template]] = {}
 _CACHE_LIMIT = 2048
 
@@ -222,7 +166,7 @@ def _compiled(definition: Definition, name: str, language: str) -> tuple[Templat
         return cached
     source = definition.template(name, language)
     try:
-        pair = (_ENV.from_string(source.subject), _ENV.from_string(source.body))
+        pair = (compile_template(source.subject), compile_template(source.body))
     except TemplateError as exc:
         raise MessageError(
             f"Template '{name}' ({language}) of plan '{definition.name}' does not compile: {exc}"
@@ -274,7 +218,12 @@ def _missing_required(
 def _render(template: Template, values: Mapping[str, Any], name: str, language: str) -> str:
     where = f"Template '{name}' ({language})"
     try:
-        return template.render(values)
+        return render_bounded(template, values)
+    except RenderLimitExceeded as exc:
+        raise MessageError(
+            f"{where} was stopped by the sandbox: it went past {exc.limit}. Fix the template "
+            "(driftplan validate renders every template and finds such ones)."
+        ) from exc
     except SecurityError as exc:
         raise MessageError(f"{where} tried something the sandbox forbids: {exc}") from exc
     except (

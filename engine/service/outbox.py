@@ -9,7 +9,7 @@ the message are tried again.
 
 from __future__ import annotations
 
-from engine.domain.model import Message, MessageStatus
+from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, NotAuthorized
 from engine.service.workspace import Workspace
 
@@ -51,7 +51,7 @@ class Outbox:
                     f"Message {message_id} is {message.status}, not a dead letter; "
                     "only dead letters can be retried."
                 )
-            message.results = [r for r in message.results if r.get("status") == "sent"]
+            message.results = [r for r in message.results if r.status == RecipientStatus.SENT]
             message.status = MessageStatus.PENDING
             message.attempts = 0
             message.next_attempt_at = ctx.now
@@ -64,7 +64,7 @@ class Outbox:
                 at=ctx.now,
                 from_state=incident.state,
                 to_state=incident.state,
-                data={"message_id": message.id},
+                data=workspace.attributed(actor.id, {"message_id": message.id}),
             )
             uow.commit()
             return message

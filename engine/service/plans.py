@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.definition import Definition
 from engine.definition.loader import definition_from_snapshot, load_definition
 from engine.errors import DefinitionError, NotFound
@@ -20,9 +21,19 @@ from engine.errors import DefinitionError, NotFound
 class PlanLibrary:
     """Finds plans by document name in a folder, and caches definitions by sha256."""
 
-    def __init__(self, folder: str | Path, *, known_kinds: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        known_kinds: Iterable[str] | None = None,
+        declarations: Mapping[str, ChannelSettings] | None = None,
+        roots: PathRoots | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self._known_kinds = list(known_kinds) if known_kinds is not None else None
+        # Channel settings are judged by the kinds' declarations (engine.ports.ChannelKinds).
+        self._declarations = declarations
+        self._roots = roots
         self._by_sha: dict[str, Definition] = {}
         self._lock = threading.Lock()
 
@@ -37,7 +48,7 @@ class PlanLibrary:
         problems: list[str] = []
         for path in self.files():
             try:
-                definition = load_definition(path, known_kinds=self._known_kinds)
+                definition = self._load(path)
             except DefinitionError as exc:
                 problems.append(str(exc))
                 continue
@@ -65,10 +76,18 @@ class PlanLibrary:
         names = []
         for path in self.files():
             try:
-                names.append(load_definition(path, known_kinds=self._known_kinds).name)
+                names.append(self._load(path).name)
             except DefinitionError:
                 names.append(f"{path.name} (invalid)")
         return names
+
+    def _load(self, path: Path) -> Definition:
+        return load_definition(
+            path,
+            known_kinds=self._known_kinds,
+            declarations=self._declarations,
+            roots=self._roots,
+        )
 
     def cached(self, sha256: str) -> Definition | None:
         """The definition with this hash if this process has it already."""

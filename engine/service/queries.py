@@ -129,7 +129,7 @@ def incident_view(incident: Incident, approvals: list[Approval]) -> dict[str, An
             {
                 "id": a.id,
                 "trigger": a.trigger,
-                "approvers": a.slots,
+                "approvers": [slot.to_dict() for slot in a.slots],
                 "requested_by": a.requested_by,
                 "expires_at": a.expires_at.isoformat() if a.expires_at else None,
             }

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from engine.domain.model import Approval, ApprovalStatus
+from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome
-from engine.service.approval_view import approval_context, slot_of
+from engine.service.approval_view import approval_context, open_slot, slot_of
 from engine.service.context import TxContext
 from engine.service.effects import approval_timers, build_messages, state_timers
 
@@ -38,7 +39,7 @@ def log_event(
         from_state=ctx.incident.state,
         to_state=ctx.incident.state,
         at=ctx.now,
-        data=data,
+        data=ctx.attributed(actor, data),
     )
 
 
@@ -114,7 +115,9 @@ class Recorder:
             at=now,
             # Every use case saves `ctx.incident` (loaded under lock) in this transaction.
             saved_with_incident=True,
-            data={"changes": dict(outcome.changes), **(dict(extra) if extra else {})},
+            data=ctx.attributed(
+                actor.id, {"changes": dict(outcome.changes), **(dict(extra) if extra else {})}
+            ),
         )
         messages = build_messages(
             ctx.definition,
@@ -173,14 +176,14 @@ class Recorder:
         pending = outcome.pending
         assert pending is not None
         gate, incident, now = pending.gate, ctx.incident, ctx.now
-        slots = []
-        for index, slot in enumerate(pending.slots):
-            raw: dict[str, Any] = slot.as_dict()
-            if index in pending.filled:
-                raw.update(
-                    decision=ApprovalStatus.APPROVED, decided_by=actor.id, at=now.isoformat()
-                )
-            slots.append(raw)
+        slots = [open_slot(slot) for slot in pending.slots]
+        for index in pending.filled:  # the requester may fill some by firing the trigger
+            slots[index] = replace(
+                slots[index],
+                decision=ApprovalStatus.APPROVED,
+                decided_by=actor.id,
+                at=now.isoformat(),
+            )
         approval = Approval(
             id=f"A-{uuid.uuid4().hex[:8]}",
             incident_id=incident.id,
@@ -198,7 +201,11 @@ class Recorder:
             ctx,
             "approval_requested",
             outcome.trigger,
-            {"approval_id": approval.id, "slots": slots, "changes": dict(outcome.changes)},
+            {
+                "approval_id": approval.id,
+                "slots": [slot.to_dict() for slot in slots],
+                "changes": dict(outcome.changes),
+            },
             actor=actor.id,
         )
         for timer in approval_timers(
@@ -219,7 +226,7 @@ class Recorder:
         self, ctx: TxContext, approval: Approval, intents: list[NotifyIntent], cause: str
     ) -> int:
         """Write the messages about a request; `to_approvers` reaches who may still decide."""
-        open_slots = [slot_of(raw) for raw in approval.slots if not raw.get("decision")]
+        open_slots = [slot_of(slot) for slot in approval.slots if slot.is_open]
         messages = build_messages(
             ctx.definition,
             ctx.incident,
@@ -241,6 +248,6 @@ class Recorder:
         for approval in uow.approvals.list(incident.id, status=ApprovalStatus.PENDING):
             approval.status = ApprovalStatus.WITHDRAWN
             approval.decided_at = now
-            approval.decisions.append({"withdrawn": reason, "at": now.isoformat()})
+            approval.decisions.append(ApprovalDecision(at=now.isoformat(), withdrawn=reason))
             uow.approvals.update(approval)
             uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)

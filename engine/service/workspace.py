@@ -9,9 +9,9 @@ workspace; none of them knows another's class except through `engine.service.rec
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from engine.definition.definition import Definition
 from engine.domain.machine import evaluator_for
@@ -31,9 +31,17 @@ class Workspace:
     """The shared, long-lived half of every use case (the per-transaction half is TxContext)."""
 
     def __init__(
-        self, *, store: Store, plans: PlanLibrary, clock: Clock, public_url: str = ""
+        self,
+        *,
+        store: Store,
+        plans: PlanLibrary,
+        clock: Clock,
+        public_url: str = "",
+        origin: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        # Recorded beside the acting person in their events (the CLI: OS user and host).
+        self.origin = dict(origin or {})
         self.plans = plans
         self.clock = clock
         self.public_url = public_url
@@ -72,6 +80,7 @@ class Workspace:
             incident=incident,
             now=now,
             load_directory=self.directory,
+            origin=self.origin,
             _directory=directory,
         )
 
@@ -117,10 +126,14 @@ class Workspace:
                 trigger=trigger,
                 from_state=incident.state,
                 to_state=incident.state,
-                data={"error": type(err).__name__, "message": str(err)},
+                data=self.attributed(actor_id, {"error": type(err).__name__, "message": str(err)}),
                 at=self.clock.now(),
             )
             uow.commit()
+
+    def attributed(self, actor: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Event data with this process's origin added (see `TxContext.attributed`)."""
+        return {**data, "origin": dict(self.origin)} if self.origin else dict(data)
 
     def refusals_logged(
         self, incident_id: Callable[[], str], actor_id: str, trigger: str, body: Callable[[], T]

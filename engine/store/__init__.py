@@ -1,4 +1,4 @@
-"""The persistence adapter: tables, the unit of work, Alembic migrations, the audit chain.
+"""The persistence adapter: tables, the unit of work, Alembic migrations, the audit chains.
 
 The database owns state and time (DESIGN.md §2). Typical use::
 
@@ -12,18 +12,22 @@ The database owns state and time (DESIGN.md §2). Typical use::
         uow.commit()
 """
 
-from engine.store.audit import AuditFinding, AuditReport, audit_key, verify
+from engine.store.audit import Anchor, AuditFinding, AuditReport, audit_key, key_source, verify
+from engine.store.chain import ChainHead
 from engine.store.database import Database, SchemaStatus
 from engine.store.hashing import canonical_json
 from engine.store.unit_of_work import UnitOfWork
 
 __all__ = [
+    "Anchor",
     "AuditFinding",
     "AuditReport",
+    "ChainHead",
     "Database",
     "SchemaStatus",
     "UnitOfWork",
     "audit_key",
     "canonical_json",
+    "key_source",
     "verify",
 ]

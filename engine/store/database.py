@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from engine.errors import ConfigurationError
-from engine.store.audit import audit_key
+from engine.store.chain import ChainHead, chain_head
 from engine.store.hashing import json_default
+from engine.store.keys import audit_key
 from engine.store.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in MIGRATIONS. Kept here so that a command whose database is up to date
 # never imports Alembic (a tenth of a second of every CLI call); a test checks that it matches
 # the migrations' real head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 # How long a SQLite writer waits for another writer before giving up (the busy handler).
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
@@ -54,8 +55,8 @@ class SchemaStatus:
 class Database:
     """One database, by URL; `unit_of_work()` opens a transaction on it.
 
-    `audit_key` signs the event chain (see `engine.store.audit`); without it, appending events
-    raises ConfigurationError, while everything else works.
+    `audit_key` signs the event chains and incident seals (see `engine.store.audit`); without
+    it, appending events raises ConfigurationError and rows are not sealed.
     """
 
     def __init__(self, url: str, *, audit_key: bytes | None = None) -> None:
@@ -88,6 +89,11 @@ class Database:
         BEGIN IMMEDIATE); such a unit of work must not write.
         """
         return UnitOfWork(self.engine, audit_key=self.audit_key, read_only=read_only)
+
+    def chain_head(self) -> ChainHead:
+        """The newest link of the installation's chain (`engine.store.audit`): an anchor."""
+        with self.unit_of_work(read_only=True) as uow:
+            return chain_head(uow)
 
     def schema_status(self) -> SchemaStatus:
         """The current revision of the database and the head revision of the code."""
@@ -128,6 +134,9 @@ class Database:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key()})
             before = MigrationContext.configure(conn).get_current_revision()
             config.attributes["connection"] = conn
+            # Migration 0002 links existing events into the installation's chain and seals
+            # incident rows, both with the audit key.
+            config.attributes["audit_key"] = self.audit_key
             command.upgrade(config, "head")
             after = MigrationContext.configure(conn).get_current_revision()
         return before != after

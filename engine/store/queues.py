@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from engine.domain.model import Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
 from engine.store import tables as t
+from engine.store.record_columns import message_columns, message_records
 from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
@@ -53,7 +54,13 @@ _CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
 
 
 def _message(row: sa.RowMapping) -> Message:
-    return Message(**row_fields(row, _MESSAGE_FIELDS))
+    values = row_fields(row, _MESSAGE_FIELDS)
+    return Message(**(values | message_records(values)))
+
+
+def _message_values(message: Message) -> dict[str, Any]:
+    """A message's columns (no lease)."""
+    return values_of(message, _MESSAGE_FIELDS) | message_columns(message)
 
 
 def _timer(row: sa.RowMapping) -> Timer:
@@ -65,7 +72,7 @@ class MessageRepository(Repository):
 
     def add(self, message: Message) -> None:
         """Queue a message (committed with the command that caused it)."""
-        values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+        values = _message_values(message) | {"lease_owner": None, "lease_until": None}
         self._insert_unique(_INSERT_MESSAGE, values, f"Message '{message.id}' already exists.")
 
     def add_many(self, messages: builtins.list[Message]) -> None:
@@ -77,7 +84,7 @@ class MessageRepository(Repository):
         if not messages:
             return
         lease = {"lease_owner": None, "lease_until": None}
-        rows = [values_of(m, _MESSAGE_FIELDS) | lease for m in messages]
+        rows = [_message_values(m) | lease for m in messages]
         self._uow.execute(_INSERT_MESSAGE, rows)
 
     def get(self, message_id: str) -> Message:
@@ -145,13 +152,22 @@ class MessageRepository(Repository):
         )
         return bool(self._uow.execute(statement).rowcount)
 
-    def update(self, message: Message, *, owner: str | None = None) -> None:
+    def update(
+        self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
+    ) -> None:
         """Save the message's delivery state and release its lease.
 
         With `owner`, only while that dispatcher still holds the lease: a dispatcher that
         stalled past its lease gets Conflict instead of overwriting its successor's result.
+        With `lease_until` too, the lease is kept and extended instead of released: the
+        dispatcher records progress (an attempt begun, a recipient served) and sends on.
         """
-        values = values_of(message, _MESSAGE_FIELDS) | {"lease_owner": None, "lease_until": None}
+        if lease_until is not None and owner is None:
+            raise ValueError("keeping a lease needs its owner")
+        lease: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        if lease_until is not None:
+            lease = {"lease_owner": owner, "lease_until": aware(lease_until, "lease_until")}
+        values = _message_values(message) | lease
         del values["id"]
         condition = _m.c.id == message.id
         if owner is not None:

@@ -25,7 +25,9 @@ import sqlalchemy as sa
 from engine.domain.model import Approval, Event, Incident
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.store import tables as t
+from engine.store.chain import link, seal
 from engine.store.hashing import canonical_json, event_hash
+from engine.store.record_columns import approval_columns, approval_records
 
 # Bind values of one statement: one row, or several rows for one executemany.
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -96,11 +98,7 @@ _UPDATE_INCIDENT = sa.update(t.incidents).where(
 _INCIDENT_VERSION = sa.select(t.incidents.c.row_version).where(
     t.incidents.c.id == sa.bindparam("b_id")
 )
-_CHAIN_HEAD = (
-    sa.select(t.incidents.c.last_event_seq, t.incidents.c.last_event_hash)
-    .where(t.incidents.c.id == sa.bindparam("b_id"))
-    .with_for_update()
-)
+_CHAIN_HEAD = _GET_INCIDENT_LOCKED  # the whole row: moving the head re-seals it
 _INSERT_EVENT = sa.insert(t.events)
 _MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
 _EVENTS_OF = (
@@ -163,11 +161,9 @@ class IncidentRepository(Repository):
     def add(self, incident: Incident) -> None:
         """Insert a new incident (its event chain starts empty)."""
         incident.last_event_seq, incident.last_event_hash = 0, ""
-        self._insert_unique(
-            _INSERT_INCIDENT,
-            values_of(incident, _INCIDENT_FIELDS),
-            f"Incident '{incident.id}' already exists.",
-        )
+        values = values_of(incident, _INCIDENT_FIELDS)
+        self._insert_unique(_INSERT_INCIDENT, values, f"Incident '{incident.id}' already exists.")
+        seal(self._uow, values, new=True)
 
     def get(self, incident_id: str, *, for_update: bool = False) -> Incident:
         """The incident, or NotFound.
@@ -201,8 +197,8 @@ class IncidentRepository(Repository):
         PostgreSQL the second writer waits for the first and then matches no row.
         """
         expected = incident.row_version
-        values = values_of(incident, _INCIDENT_FIELDS)
-        del values["id"]
+        row = values_of(incident, _INCIDENT_FIELDS)
+        values = {name: value for name, value in row.items() if name != "id"}
         values["row_version"] = expected + 1
         values["b_id"], values["b_expected"] = incident.id, expected
         if self._uow.execute(_UPDATE_INCIDENT, values).rowcount == 0:
@@ -216,6 +212,7 @@ class IncidentRepository(Repository):
                 sv=f"Incidenten {incident.id} ändrades av någon annan samtidigt (version "
                 f"{current}); inget ändrades. Läs in den igen och försök på nytt.",
             )
+        seal(self._uow, row)
         incident.row_version = expected + 1
 
 
@@ -240,7 +237,11 @@ class EventRepository(Repository):
         With `saved_with_incident=True` the caller promises that `incident` was read in this
         transaction under the row lock (or just added) and is saved with `incidents.update` in
         it: the head is then taken from and moved on the object, and the update writes it —
-        two statements fewer on every command. Otherwise the head is read and written here.
+        two statements fewer on every command. Otherwise the head is read and written here,
+        and the row re-sealed.
+
+        Either way the event is also linked into the installation's chain, under that chain's
+        head row lock, so that links follow commit order.
         """
         key = self._uow.audit_key
         if key is None:
@@ -250,6 +251,7 @@ class EventRepository(Repository):
             )
         # FOR UPDATE (a no-op on SQLite, where BEGIN IMMEDIATE already serializes writers):
         # two concurrent appends must not both read the same head and claim the same seq.
+        found: sa.RowMapping | None = None
         if saved_with_incident:
             seq, prev_hash = incident.last_event_seq, incident.last_event_hash
         else:
@@ -272,11 +274,11 @@ class EventRepository(Repository):
         }
         row["hash"] = event_hash(key, row)
         self._uow.execute(_INSERT_EVENT, row)
-        if not saved_with_incident:
-            self._uow.execute(
-                _MOVE_CHAIN_HEAD,
-                {"b_id": incident.id, "last_event_seq": row["seq"], "last_event_hash": row["hash"]},
-            )
+        link(self._uow, key, incident.id, row["seq"], row["hash"])
+        if found is not None:
+            head = {"last_event_seq": row["seq"], "last_event_hash": row["hash"]}
+            self._uow.execute(_MOVE_CHAIN_HEAD, {"b_id": incident.id, **head})
+            seal(self._uow, {**found, **head})
         # Keep the object in step, so that a later `incidents.update` writes the new head.
         incident.last_event_seq, incident.last_event_hash = row["seq"], row["hash"]
         return Event(**row)
@@ -287,6 +289,11 @@ class EventRepository(Repository):
         return [Event(**row_fields(row, _EVENT_FIELDS)) for row in rows]
 
 
+def _approval(row: sa.RowMapping) -> Approval:
+    values = row_fields(row, _APPROVAL_FIELDS)
+    return Approval(**(values | approval_records(values)))
+
+
 class ApprovalRepository(Repository):
     """Requests to let a gated trigger through, and their decisions."""
 
@@ -294,7 +301,7 @@ class ApprovalRepository(Repository):
         """Insert a new approval request."""
         self._insert_unique(
             _INSERT_APPROVAL,
-            values_of(approval, _APPROVAL_FIELDS),
+            values_of(approval, _APPROVAL_FIELDS) | approval_columns(approval),
             f"Approval '{approval.id}' already exists.",
         )
 
@@ -306,11 +313,11 @@ class ApprovalRepository(Repository):
                 f"Approval '{approval_id}' does not exist.",
                 sv=f"Beslutsbegäran '{approval_id}' finns inte (se `driftplan incident show ID`).",
             )
-        return Approval(**row_fields(row, _APPROVAL_FIELDS))
+        return _approval(row)
 
     def update(self, approval: Approval) -> None:
         """Save the approval's status, slots and decisions."""
-        values = values_of(approval, _APPROVAL_FIELDS)
+        values = values_of(approval, _APPROVAL_FIELDS) | approval_columns(approval)
         del values["id"]
         values["b_id"] = approval.id
         if self._uow.execute(_UPDATE_APPROVAL, values).rowcount == 0:
@@ -326,4 +333,4 @@ class ApprovalRepository(Repository):
         if status is not None:
             query = query.where(t.approvals.c.status == status)
         rows = self._uow.execute(query).mappings()
-        return [Approval(**row_fields(row, _APPROVAL_FIELDS)) for row in rows]
+        return [_approval(row) for row in rows]

@@ -121,6 +121,42 @@ events = sa.Table(
     _text("hash"),
 )
 
+# The installation's chain (engine.store.audit): every event, in commit order, is also one link
+# here. No foreign key to events or incidents: a link must outlive an event or incident deleted
+# behind driftplan's back, because that is how the deletion shows.
+chain_links = sa.Table(
+    "chain_links",
+    metadata,
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    _text("incident_id"),
+    sa.Column("event_seq", sa.Integer(), nullable=False),
+    _text("event_hash"),
+    _text("prev_hash"),
+    _text("hash"),  # SHA-256, keyless: what an anchor pins (engine.store.hashing.link_hash)
+    _text("mac"),  # HMAC of `hash` with the audit key
+    sa.UniqueConstraint("incident_id", "event_seq"),
+)
+
+# The chain's newest link, in one row (id 1): the row every append locks, so that two
+# transactions never claim the same seq, and whose MAC shows cutting off the newest links.
+chain_head = sa.Table(
+    "chain_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    _text("hash"),
+    _text("mac"),
+)
+
+# One HMAC per incident row over its state, data, flags, closed and chain head
+# (engine.store.hashing.incident_seal), written with every change of the row.
+incident_seals = sa.Table(
+    "incident_seals",
+    metadata,
+    sa.Column("incident_id", sa.String(), sa.ForeignKey("incidents.id"), primary_key=True),
+    _text("mac"),
+)
+
 approvals = sa.Table(
     "approvals",
     metadata,

@@ -85,6 +85,11 @@ def test_audit_verify_names_the_first_bad_event_of_each_tampered_incident(
     )
     assert everything.returncode == 1, everything
     findings = [line.strip() for line in everything.stderr.splitlines()[1:]]
+    # The installation's chain names its first bad link: the first incident's event 2.
+    edited = incidents["edited_data"]
+    first_bad = f"Chain link 2 (incident {edited}, event 2): the event was edited."
+    assert [line for line in findings if line.startswith("Chain")] == [first_bad]
+    findings = [line for line in findings if not line.startswith("Chain")]
     expected = {
         "edited_data": "event 2 was edited",
         "edited_actor": "event 4 was edited",

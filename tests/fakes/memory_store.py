@@ -13,8 +13,9 @@ WHERE would find), NotFound with the store's messages, duplicate keys as Conflic
 timers, subscriber tokens), the compare-and-set of `timers.fire` on `fired_at`, the filters of
 `timers.cancel`, `timers.armed`, outbox leases, the directory generation changed by
 `directory.replace` and by subscriber changes, event `seq` per incident with the chain head on
-the incident row, JSON columns returned as JSON-native copies, naive datetimes refused, and
-no writes in a read-only unit of work.
+the incident row, JSON columns returned as JSON-native copies (an approval's slots and
+decisions, a message's recipients and results through their records' dicts, as engine/store
+converts them), naive datetimes refused, and no writes in a read-only unit of work.
 
 Not modelled: SQL and dialects; the audit hash chain (events are numbered but not hashed or
 signed: `prev_hash` and `hash` stay empty); savepoints; isolation beyond commit/rollback

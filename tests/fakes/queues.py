@@ -84,8 +84,11 @@ class MemoryMessages(Repository):
 
         return self._uow.write(change, same_at_commit=True)
 
-    def update(self, message: Message, *, owner: str | None = None) -> None:
+    def update(
+        self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
+    ) -> None:
         row = fresh(message)
+        kept = None if lease_until is None or owner is None else (owner, aware(lease_until, "x"))
 
         def change(t: Tables) -> None:
             if row.id not in t.messages:
@@ -93,7 +96,10 @@ class MemoryMessages(Repository):
             if owner is not None and t.leases.get(row.id, ("",))[0] != owner:
                 raise Conflict(f"Message {row.id} is no longer leased to {owner}.")
             t.messages[row.id] = row
-            t.leases.pop(row.id, None)
+            if kept is None:
+                t.leases.pop(row.id, None)
+            else:
+                t.leases[row.id] = kept
 
         self._uow.write(change)
 

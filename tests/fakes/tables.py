@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.domain.model import (
     Approval,
+    ApprovalDecision,
+    ApprovalSlot,
+    DeliveryResult,
     Event,
     Incident,
     Message,
     Person,
+    StoredRecipient,
     Subscriber,
     Timer,
 )
@@ -26,10 +30,15 @@ Row = TypeVar("Row", Incident, Event, Approval, Message, Timer, Person, Subscrib
 _JSON_COLUMNS: dict[type, tuple[str, ...]] = {
     Incident: ("data", "flags", "fired_rules"),
     Event: ("data",),
-    Approval: ("payload", "slots", "decisions"),
-    Message: ("recipients", "meeting", "results"),
+    Approval: ("payload",),
+    Message: ("meeting",),
     Timer: ("payload",),
     Person: ("roles",),
+}
+# JSON columns holding a list of records: stored as the records' dicts, as the SQL store does.
+_RECORD_COLUMNS: dict[type, dict[str, Any]] = {
+    Approval: {"slots": ApprovalSlot, "decisions": ApprovalDecision},
+    Message: {"recipients": StoredRecipient, "results": DeliveryResult},
 }
 
 
@@ -47,6 +56,9 @@ def aware(value: datetime, what: str) -> datetime:
 def fresh(obj: Row) -> Row:
     """A fresh copy of a row, as stored or as a new SELECT returns it."""
     changes = {name: json_copy(getattr(obj, name)) for name in _JSON_COLUMNS.get(type(obj), ())}
+    for name, record in _RECORD_COLUMNS.get(type(obj), {}).items():
+        stored = json_copy([r.to_dict() for r in getattr(obj, name)])
+        changes[name] = [record.from_dict(raw) for raw in stored]
     for f in fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, datetime):

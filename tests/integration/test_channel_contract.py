@@ -26,6 +26,7 @@ from typing import Literal
 import pytest
 from icalendar import Calendar
 
+from channels.declarations import BUILTIN_SETTINGS
 from channels.registry import builtin_kinds
 from engine.ports import (
     Channel,
@@ -74,7 +75,10 @@ def _webhook_settings(world: World) -> dict[str, str]:
 
 
 def _published_settings(world: World) -> dict[str, str]:
-    return {"publish_dir": str(world.tmp_path / "www"), "base_url": PUBLIC_URL}
+    # Outside the data folder, so allowed only under the publish root, which the registry hands
+    # the publishing kinds from DRIFTPLAN_PUBLISH_ROOT.
+    www = str(world.tmp_path / "www")
+    return {"publish_dir": www, "base_url": PUBLIC_URL, "publish_root": www}
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -260,6 +264,17 @@ def test_every_builtin_kind_has_a_contract() -> None:
     assert kinds, "the registry lists no built-in kind"
     assert not kinds - set(CONTRACTS), f"kinds without a contract: {sorted(kinds - set(CONTRACTS))}"
     assert not set(CONTRACTS) - kinds, f"contracts of no kind: {sorted(set(CONTRACTS) - kinds)}"
+
+
+def test_every_builtin_kind_declares_the_settings_it_reads(
+    kind: str, contract: Contract, world: World
+) -> None:
+    """The class declares its settings (the registry's declaration, which the plan checker uses
+    without importing the channel), and every setting its contract configures is declared."""
+    spec = factory_of(kind).settings_spec  # type: ignore[attr-defined]
+    assert spec is BUILTIN_SETTINGS[kind] and spec.declared
+    configured = set(contract.settings(world)) - {"publish_root"}  # the registry's, not a plan's
+    assert configured <= set(spec.names())
 
 
 def test_the_factory_has_its_kind_and_a_status(kind: str, contract: Contract, world: World) -> None:

@@ -51,5 +51,5 @@ def test_a_new_confirmed_subscriber_gets_the_next_newsletter(tmp_path: Path) -> 
     with app.database.unit_of_work(read_only=True) as uow:
         before = [m for m in uow.messages.list(first) if m.channel == "newsletter"]
         after = [m for m in uow.messages.list(second) if m.channel == "newsletter"]
-    assert [r["address"] for r in before[0].recipients] == []
-    assert [r["address"] for r in after[0].recipients] == ["ny@example.se"]
+    assert [r.address for r in before[0].recipients] == []
+    assert [r.address for r in after[0].recipients] == ["ny@example.se"]

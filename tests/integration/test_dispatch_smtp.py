@@ -172,7 +172,7 @@ def test_declaration_reaches_the_support_list_with_the_grundmall(
 
     message = _messages(application, result.incident_id)["support_email"]
     assert message.status == MessageStatus.SENT and summary.dead == 0
-    members = {r["address"] for r in message.recipients}
+    members = {r.address for r in message.recipients}
     assert len(members) == 6
     assert {a.rcpt for a in handler.accepted} == members
     assert all(count == 1 for count in handler.copies().values())
@@ -188,7 +188,7 @@ def test_declaration_reaches_the_support_list_with_the_grundmall(
         assert "Störningen startade: 4 mars 2025 kl. 09.15" in body
         assert f"Omfattning: {SCOPE}" in body
         assert "Beräknas vara löst: okänd" in body
-    assert {(r["address"], r["status"]) for r in message.results} == {(a, "sent") for a in members}
+    assert {(r.address, r.status) for r in message.results} == {(a, "sent") for a in members}
     deliveries = [
         e
         for e in application.service.log(result.incident_id)
@@ -230,9 +230,9 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     assert rounds > 1 and message.attempts > 1
     assert handler.copies() == Counter({(msgid, a): 1 for a in good})
     assert message.status == MessageStatus.DEAD
-    statuses = {r["address"]: r["status"] for r in message.results}
+    statuses = {r.address: r.status for r in message.results}
     assert statuses == {**dict.fromkeys(good, "sent"), NOBODY: "permanent"}
-    assert "550" in next(r["detail"] for r in message.results if r["address"] == NOBODY)
+    assert "550" in next(r.detail for r in message.results if r.address == NOBODY)
     others = _messages(application, result.incident_id)
     assert {c: m.status for c, m in others.items() if c != "support_email"} == dict.fromkeys(
         ("login_page", "website_news", "it_nytt", "newsletter"), MessageStatus.SENT
@@ -249,7 +249,7 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     assert retried.exit_code == 0, retried.stdout + retried.stderr
     requeued = _messages(application, result.incident_id)["support_email"]
     assert requeued.status == MessageStatus.PENDING
-    assert {r["address"] for r in requeued.results} == set(good)  # only the sent are kept
+    assert {r.address for r in requeued.results} == set(good)  # only the sent are kept
     clock.set(datetime.now(UTC) + timedelta(seconds=1))  # the CLI queued it at wall-clock time
     before = len(handler.accepted)
     dispatcher = make_dispatcher(application, environ, policy=POLICY)

@@ -25,9 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "alembic_version",
     "approvals",
+    "chain_head",
+    "chain_links",
     "contact_lists",
     "definitions",
     "events",
+    "incident_seals",
     "incidents",
     "messages",
     "meta",

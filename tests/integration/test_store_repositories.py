@@ -6,17 +6,25 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from engine.domain.model import Approval, Incident, Message, MessageStatus, Timer
+from engine.domain.model import (
+    Approval,
+    ApprovalDecision,
+    ApprovalSlot,
+    ApprovalStatus,
+    DeliveryResult,
+    Incident,
+    Message,
+    MessageStatus,
+    Person,
+    RecipientStatus,
+    StoredRecipient,
+    Subscriber,
+    SubscriberStatus,
+    Timer,
+)
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.ports import Recipient
-from engine.store import (
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_PENDING,
-    SUBSCRIBER_UNSUBSCRIBED,
-    Database,
-    Person,
-    Subscriber,
-)
+from engine.store import Database
 
 T0 = datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 SHA = "a" * 64
@@ -61,7 +69,7 @@ def make_message(message_id: str, **changes: object) -> Message:
         "subject": "Driftstörning i SAMSA",
         "body_text": "SAMSA är otillgängligt.",
         "body_html": "<p>SAMSA är otillgängligt.</p>",
-        "recipients": [{"address": "it@example.se", "name": "IT"}],
+        "recipients": [StoredRecipient("it@example.se", "IT")],
         "status": MessageStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": T0,
@@ -187,7 +195,7 @@ def test_approval_round_trip_update_and_status_filter(db: Database) -> None:
         requested_by="anna",
         requested_at=T0,
         payload={"scope": "Hela"},
-        slots=[{"roles": ["council_chair"], "subregions": None, "filled_by": None}],
+        slots=[ApprovalSlot(("council_chair", "council_vice_chair"))],
         status="pending",
         expires_at=T0 + timedelta(hours=2),
         state_epoch=1,
@@ -198,7 +206,11 @@ def test_approval_round_trip_update_and_status_filter(db: Database) -> None:
     with db.unit_of_work() as uow:
         assert uow.approvals.get("APR-1") == approval
         approval.status, approval.decided_at = "approved", T0 + timedelta(minutes=3)
-        approval.decisions = [{"by": "bo", "decision": "approve"}]
+        decided = ApprovalDecision(
+            T0.isoformat(), ApprovalStatus.APPROVED, "bo", comment="Ja", slots=(0,)
+        )
+        approval.slots = [approval.slots[0].filled(decided)]
+        approval.decisions = [decided]
         uow.approvals.update(approval)
         uow.commit()
     with db.unit_of_work() as uow:
@@ -225,13 +237,15 @@ def test_message_round_trip_update_and_dead_letters(db: Database) -> None:
         assert loaded == message
         assert uow.messages.get("M-2").meeting is None
         loaded.status, loaded.attempts, loaded.last_error = "dead", 3, "550 no such user"
-        loaded.results = [{"address": "it@example.se", "status": "permanent"}]
+        loaded.results = [
+            DeliveryResult("it@example.se", RecipientStatus.PERMANENT, "550", T0.isoformat(), 3)
+        ]
         uow.messages.update(loaded)
         uow.commit()
     with db.unit_of_work() as uow:
         assert [m.id for m in uow.messages.list_dead()] == ["M-1"]
         assert [m.id for m in uow.messages.list("INC-1")] == ["M-1", "M-2"]
-        assert uow.messages.get("M-1").results[0]["status"] == "permanent"
+        assert uow.messages.get("M-1").results == loaded.results
 
 
 def test_timers_open_due_fire_and_cancel(db: Database) -> None:
@@ -309,18 +323,20 @@ def test_directory_replace_and_lookups(db: Database) -> None:
 
 def test_subscribers_opt_in_confirm_unsubscribe_and_resubscribe(db: Database) -> None:
     """Subscribers go pending -> confirmed -> unsubscribed, and can start over as pending."""
-    sub = Subscriber("S1", "subscribers", "Eva@Example.se", "Eva", SUBSCRIBER_PENDING, "tok1", T0)
+    sub = Subscriber(
+        "S1", "subscribers", "Eva@Example.se", "Eva", SubscriberStatus.PENDING, "tok1", T0
+    )
     with db.unit_of_work() as uow:
         stored = uow.subscribers.add(sub)
         assert stored.email == "eva@example.se"
         again = Subscriber("S2", "subscribers", "eva@example.se", "Eva", "pending", "tok2", T0)
         assert uow.subscribers.add(again).token == "tok1"
         confirmed = uow.subscribers.confirm("tok1", T0 + timedelta(minutes=1))
-        assert confirmed.status == SUBSCRIBER_CONFIRMED
+        assert confirmed.status == SubscriberStatus.CONFIRMED
         assert confirmed.confirmed_at == T0 + timedelta(minutes=1)
-        assert uow.subscribers.list("subscribers", SUBSCRIBER_CONFIRMED) == [confirmed]
-        assert uow.subscribers.unsubscribe("tok1").status == SUBSCRIBER_UNSUBSCRIBED
-        assert uow.subscribers.list("subscribers", SUBSCRIBER_CONFIRMED) == []
+        assert uow.subscribers.list("subscribers", SubscriberStatus.CONFIRMED) == [confirmed]
+        assert uow.subscribers.unsubscribe("tok1").status == SubscriberStatus.UNSUBSCRIBED
+        assert uow.subscribers.list("subscribers", SubscriberStatus.CONFIRMED) == []
         restarted = uow.subscribers.add(again)
         assert (restarted.id, restarted.status, restarted.token) == ("S1", "pending", "tok2")
         uow.commit()

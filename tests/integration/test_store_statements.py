@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.domain.model import Incident, Message, MessageStatus, Timer
+from engine.domain.model import Incident, Message, MessageStatus, StoredRecipient, Timer
 from engine.errors import Conflict
 from engine.store import Database
 from engine.store import tables as t
@@ -91,7 +91,7 @@ def message(message_id: str, **changes: Any) -> Message:
         "subject": "Driftstörning i SAMSA ✓",
         "body_text": "SAMSA är otillgängligt.\n\nMer info: 100 % av användarna.",
         "body_html": "<p>SAMSA är otillgängligt.</p>\n<p>Mer info: 100 % av användarna.</p>",
-        "recipients": [{"address": "it@example.se", "name": "IT-support Å", "person_id": None}],
+        "recipients": [StoredRecipient("it@example.se", "IT-support Å")],
         "status": MessageStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": T_WHOLE,
@@ -124,6 +124,12 @@ def core_insert(uow: UnitOfWork, table: sa.Table, values: dict[str, Any]) -> Non
 
 def fields_of(obj: object) -> dict[str, Any]:
     return dict(vars(obj))
+
+
+def message_fields(m: Message) -> dict[str, Any]:
+    """A message's fields as column values: its records as the JSON objects they are stored as."""
+    records = {"recipients": m.recipients, "results": m.results}
+    return fields_of(m) | {name: [r.to_dict() for r in rows] for name, rows in records.items()}
 
 
 def add_definition(uow: UnitOfWork) -> None:
@@ -209,7 +215,9 @@ def test_messages_add_many_matches_core_and_keeps_the_spelling(db: Database, cou
         uow.messages.add_many(ours)
         lease = {"lease_owner": None, "lease_until": None}
         for mine in ours:
-            core_insert(uow, t.messages, fields_of(replace(mine, id=f"core-{mine.id}")) | lease)
+            core_insert(
+                uow, t.messages, message_fields(replace(mine, id=f"core-{mine.id}")) | lease
+            )
         uow.commit()
     with db.unit_of_work(read_only=True) as uow:
         for mine in ours:
@@ -219,7 +227,9 @@ def test_messages_add_many_matches_core_and_keeps_the_spelling(db: Database, cou
             core = uow.messages.get(f"core-{mine.id}")
             assert replace(uow.messages.get(mine.id), id="") == replace(core, id="")
         first = t.messages.c.id == ours[0].id
-        spelled = json.dumps(ours[0].recipients, ensure_ascii=False, default=json_default)
+        recipients = [{"address": "it@example.se", "name": "IT-support Å", "person_id": None}]
+        assert [r.to_dict() for r in ours[0].recipients] == recipients
+        spelled = json.dumps(recipients, ensure_ascii=False, default=json_default)
         text = sa.select(sa.cast(t.messages.c.recipients, sa.Text)).where(first)
         assert uow.execute(text).scalar_one() == spelled
         assert utc_text(uow, t.messages.c.created_at, first) == "2025-03-01 08:30:15.123456"
@@ -304,10 +314,15 @@ def test_engine_events_see_every_statement_of_a_command(db: Database) -> None:
     starts = [
         "SELECT INCIDENTS.ID",
         "INSERT INTO EVENTS",
+        # The event's link in the installation's chain, under that chain's head lock.
+        "SELECT CHAIN_HEAD.SEQ",
+        "INSERT INTO CHAIN_LINKS",
+        "UPDATE CHAIN_HEAD SET",
         "INSERT INTO MESSAGES",
         "INSERT INTO TIMERS",
         "UPDATE TIMERS SET CANCELLED_AT",
         "UPDATE INCIDENTS SET",
+        "UPDATE INCIDENT_SEALS SET",  # the row's new seal
     ]
     ran = [s for s in seen if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
     assert [next(s for s in starts if r.startswith(s)) for r in ran] == starts

@@ -10,6 +10,7 @@ import pytest
 from engine.definition.loader import parse_definition
 from engine.definition.schema import Workflow
 from engine.directory.parse import Directory, load_directory, parse_directory
+from engine.domain.model import StoredRecipient
 from engine.errors import DirectoryError
 from engine.service.addressing import Addressing, PersonView, dedupe
 
@@ -25,10 +26,7 @@ def addressing_of(directory: Directory) -> Addressing:
         for p in directory.people.values()
     ]
     lists = {
-        name: [
-            {"address": m.address, "name": m.name, "person_id": m.person_id}
-            for m in members.members
-        ]
+        name: [StoredRecipient(m.address, m.name, m.person_id) for m in members.members]
         for name, members in directory.lists.items()
     }
     return Addressing(people, lists, {}, lambda roles: roles)
@@ -290,7 +288,7 @@ def test_recipients_merge_roles_and_lists_once_per_address(workflow: Workflow) -
     )
     directory = parse(text, workflow)
     recipients = dedupe(addressing_of(directory).for_audience(workflow, "suppliers"))
-    assert [(r["address"], r["person_id"]) for r in recipients] == [
+    assert [(r.address, r.person_id) for r in recipients] == [
         ("support@cerner.example.org", "cerner"),
         ("avtal@cerner.example.org", None),
     ]
@@ -301,12 +299,12 @@ def test_people_with_roles_filters_by_subregion(workflow: Workflow) -> None:
     directory = load_directory(EXAMPLE, workflow=workflow)
     addressing = addressing_of(directory)
     found = addressing.with_roles(["subregional_decider"], subregions=["fyrbodal", "goteborg"])
-    assert sorted(directory.people[p["person_id"]].subregion or "" for p in found) == [
+    assert sorted(directory.people[p.person_id or ""].subregion or "" for p in found) == [
         "fyrbodal",
         "goteborg",
     ]
     chairs = addressing.with_roles(["council_chair", "council_vice_chair"])
-    assert {p["person_id"] for p in chairs} == {"margareta.lund", "olof.strand"}
+    assert {p.person_id for p in chairs} == {"margareta.lund", "olof.strand"}
 
 
 def test_a_flawed_person_does_not_cause_follow_on_errors(workflow: Workflow) -> None:

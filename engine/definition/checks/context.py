@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks.paths import PathKey, dotted
 from engine.definition.definition import Definition
 from engine.definition.schema import Workflow
@@ -36,6 +37,9 @@ class Context:
 
     definition: Definition
     known_kinds: frozenset[str] | None = None
+    # Each kind's settings and where paths may point; None when the caller does not know them.
+    declarations: Mapping[str, ChannelSettings] | None = None
+    roots: PathRoots | None = None
     problems: list[Problem] = field(default_factory=list)
     used: dict[str, set[str]] = field(default_factory=dict)
 

@@ -54,6 +54,9 @@ def check_references(ctx: Context) -> None:
     _notifies(ctx)
     for path, condition in conditions(ctx.workflow):
         _condition(ctx, path, condition)
+    anchor = ctx.workflow.audit.anchor if ctx.workflow.audit is not None else None
+    if anchor is not None:  # the channel the audit chain's head is sent on
+        ctx.ref("channel", anchor.channel, ("audit", "anchor", "channel"))
 
 
 def _roles(ctx: Context) -> None:

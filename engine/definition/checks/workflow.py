@@ -2,33 +2,32 @@
 
 The schema (`schema.py`) judges each value alone. This module owns the checks that need the whole
 plan: references between sections (`references.py`), the shape of the state graph
-(`graph.py`), and here the template texts, channel secrets and unused definitions. Every
+(`graph.py`), channel settings against their kinds' declarations (`settings.py`), templates
+rendered against sample data (`rendering.py`, for `validate`), and here the template texts,
+channel kinds and unused definitions. Every
 finding is a `Problem` located at the line and column of the offending YAML node, so an author can
 jump straight to it; errors block loading, warnings do not.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import jinja2
 from jinja2 import nodes
 
+from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks import graph as checks_graph
 from engine.definition.checks import references as checks_refs
 from engine.definition.checks.context import PLURALS, Context, choices
 from engine.definition.checks.paths import PathKey
+from engine.definition.checks.rendering import check_rendering
+from engine.definition.checks.settings import check_channel_settings
 from engine.definition.definition import Definition
 from engine.errors import Problem
 
 # What `service.<attr>` may mean in a template's `requires`: the attributes of the service block.
 SERVICE_ATTRIBUTES = ("service.name", "service.description", "service.inbound_mailbox")
-
-# Channel setting keys that hold credentials; their values must come from the environment.
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "apikey", "credential")
-_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_WHOLE_ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 # --- template texts -----------------------------------------------------------------------------
 
@@ -153,25 +152,7 @@ def _check_channels(ctx: Context) -> None:
             )
         if channel.audience is not None:
             ctx.ref("audience", channel.audience, ("channels", name, "audience"))
-        for key, value in channel.settings.items():
-            path: PathKey = ("channels", name, "settings", key)
-            if _ENV_REF.sub("", value).find("${") >= 0:
-                ctx.error(
-                    path,
-                    f"malformed reference in channels.{name}.settings.{key}: write ${{NAME}} "
-                    "with letters, digits and _ (an environment variable)",
-                )
-            elif any(word in key.lower() for word in _SECRET_WORDS) and not _WHOLE_ENV_REF.match(
-                value
-            ):
-                # A literal credential in a plan ends up in git, the snapshot and every backup.
-                ctx.error(
-                    path,
-                    f"channels.{name}.settings.{key} looks like a secret: give it as an "
-                    "environment reference such as ${"
-                    + re.sub(r"[^A-Z0-9]+", "_", f"{name}_{key}".upper())
-                    + "}, never as a literal",
-                )
+    check_channel_settings(ctx)
 
 
 # --- unused definitions -------------------------------------------------------------------------
@@ -213,20 +194,35 @@ def _check_unused(ctx: Context, template_reads: set[str]) -> None:
 
 
 def check_workflow(
-    definition: Definition, *, known_kinds: Iterable[str] | None = None
+    definition: Definition,
+    *,
+    known_kinds: Iterable[str] | None = None,
+    declarations: Mapping[str, ChannelSettings] | None = None,
+    roots: PathRoots | None = None,
+    render: bool = False,
 ) -> list[Problem]:
     """Check a schema-valid plan as a whole; returns errors and warnings, sorted by position.
 
-    `known_kinds` are the channel kinds installed (built-ins plus plug-ins); when None, channel
-    kinds are not checked, because the definition layer must not import the channels package.
+    `known_kinds` are the channel kinds installed (built-ins plus plug-ins) and `declarations`
+    their settings; when None, kinds (and settings beyond the basics) are not checked, because
+    the definition layer must not import the channels package. `roots` are where path settings
+    may point. `render` renders every template against sample data in the engine's sandbox
+    (what `validate` does; loading a plan skips it to stay fast).
     """
-    ctx = Context(definition, frozenset(known_kinds) if known_kinds is not None else None)
+    ctx = Context(
+        definition,
+        frozenset(known_kinds) if known_kinds is not None else None,
+        declarations=declarations,
+        roots=roots,
+    )
     checks_refs.check_references(ctx)
     checks_graph.check_graph(ctx)
     _check_channels(ctx)
     _check_languages(ctx)
     _check_template_requires(ctx)
     template_reads = _check_templates(ctx)
+    if render:
+        check_rendering(ctx)
     _check_unused(ctx, template_reads)
     unique = {(p.line, p.column, p.severity, p.message): p for p in ctx.problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.column, p.severity, p.message))

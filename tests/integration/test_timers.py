@@ -143,7 +143,7 @@ def test_subregional_gate_reminds_after_10m_and_expires_after_2h(world: World) -
     assert world.at(minutes=9) == []
     world.at(minutes=10)
     [reminder] = world.messages(f"timer:approval:{approval}:remind:0")
-    assert [r["person_id"] for r in reminder.recipients] == ["johan.berg"]
+    assert [r.person_id for r in reminder.recipients] == ["johan.berg"]
     world.at(hours=2)
     assert [e["data"]["approval_id"] for e in world.events("approval_expired")] == [approval]
     with pytest.raises(ApprovalError, match="already expired"):
@@ -158,10 +158,10 @@ def test_silent_chair_gets_a_reminder_at_15m_and_operators_an_alert_at_30m(world
     world.at(minutes=15)
     [reminder] = world.messages(f"approval:{approval}:remind:0")
     assert reminder.channel == "crisis_email"
-    assert {r["person_id"] for r in reminder.recipients} == {"margareta.lund", "olof.strand"}
+    assert {r.person_id for r in reminder.recipients} == {"margareta.lund", "olof.strand"}
     world.at(minutes=30)
     [overdue] = world.messages(f"approval:{approval}:remind:1")
-    assert {r["person_id"] for r in overdue.recipients} == {"anna.andersson", "erik.johansson"}
+    assert {r.person_id for r in overdue.recipients} == {"anna.andersson", "erik.johansson"}
     assert len(world.events("reminder")) == 2
 
 
