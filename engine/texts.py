@@ -328,6 +328,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "event_timer_skipped": {"sv": "timer hoppades över", "en": "timer skipped"},
     "event_delivery": {"sv": "leverans", "en": "delivery"},
     "event_delivery_requeued": {"sv": "skickas igen", "en": "sent again"},
+    "event_delivery_attempt": {"sv": "leveransförsök", "en": "delivery attempt"},
     # driftplan exercise: the timeline and the exercise leader's summary
     "exercise_title": {"sv": "ÖVNING", "en": "EXERCISE"},
     "exercise_data": {"sv": "Övningsdata", "en": "Exercise data"},

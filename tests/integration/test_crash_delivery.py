@@ -359,7 +359,7 @@ def test_a_worker_killed_while_it_fires_timers_fires_none_twice(
         drill.app.database.dispose()
 
 
-@pytest.mark.skipif(KILLS < 20, reason="the full crash run only (make test-all): about 30 s")
+@pytest.mark.full_run  # about 30 s per database: `make test-all` runs it, `make test` does not
 def test_the_driftplan_worker_takes_over_a_killed_one_within_30_seconds(
     tmp_path: Path, database_url: str, sink: Sink, installations: list[Installation]
 ) -> None:
