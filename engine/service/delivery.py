@@ -21,7 +21,7 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.domain.model import Message, MessageStatus, RecipientStatus
@@ -39,6 +39,7 @@ from engine.service.delivery_attempt import (
     unfinished_attempt,
 )
 from engine.service.plans import PlanLibrary
+from engine.service.recorder import note_event
 
 log = logging.getLogger(__name__)
 
@@ -217,33 +218,15 @@ class Dispatcher:
         unfinished = message.attempts if unfinished_attempt(message) else None
         message.attempts += 1
         message.next_attempt_at = None
-        try:
-            with self.db.unit_of_work() as uow:
-                until = now + self.policy.lease
-                uow.messages.update(message, owner=self.owner, lease_until=until)
-                if attempt.journaled:  # now on the message row
-                    uow.meta.set(journal_key(message.id), "")
-                incident = uow.incidents.get(message.incident_id)
-                uow.events.append(
-                    incident,
-                    actor="dispatcher",
-                    kind="delivery_attempt",
-                    trigger=None,
-                    from_state=incident.state,
-                    to_state=incident.state,
-                    at=now,
-                    data={
-                        "message_id": message.id,
-                        "channel": message.channel,
-                        "attempt": message.attempts,
-                        "recipients": to_serve,
-                        "dispatcher": self.owner,
-                        "unfinished_attempt": unfinished,
-                    },
-                )
-                uow.commit()
-        except Conflict:
-            log.warning("message %s was taken over by another dispatcher", message.id)
+        data = {
+            "message_id": message.id,
+            "channel": message.channel,
+            "attempt": message.attempts,
+            "recipients": to_serve,
+            "dispatcher": self.owner,
+            "unfinished_attempt": unfinished,
+        }
+        if not self._save(message, attempt, "delivery_attempt", data, at=now, keep_lease=True):
             return False
         attempt.journaled = False
         if unfinished is not None:
@@ -353,34 +336,17 @@ class Dispatcher:
             message.last_error = "no recipients in the audience" if nobody else ""
         if message.next_attempt_at is None:
             message.next_attempt_at = now  # the attempt is over (see `_begin`)
-        try:
-            with self.db.unit_of_work() as uow:
-                uow.messages.update(message, owner=self.owner)
-                if attempt.journaled:
-                    uow.meta.set(journal_key(message.id), "")
-                incident = uow.incidents.get(message.incident_id)
-                uow.events.append(
-                    incident,
-                    actor="dispatcher",
-                    kind="delivery",
-                    trigger=None,
-                    from_state=incident.state,
-                    to_state=incident.state,
-                    at=now,
-                    data={
-                        "message_id": message.id,
-                        "channel": message.channel,
-                        "status": message.status,
-                        "attempt": message.attempts,
-                        "target": attempt.target,
-                        "live": attempt.live,
-                        "results": [entry.to_dict() for entry in attempt.results],
-                        "error": message.last_error,
-                    },
-                )
-                uow.commit()
-        except Conflict:
-            log.warning("message %s was taken over by another dispatcher", message.id)
+        data = {
+            "message_id": message.id,
+            "channel": message.channel,
+            "status": message.status,
+            "attempt": message.attempts,
+            "target": attempt.target,
+            "live": attempt.live,
+            "results": [entry.to_dict() for entry in attempt.results],
+            "error": message.last_error,
+        }
+        if not self._save(message, attempt, "delivery", data, at=now):
             return
         summary.messages.append(message.id)
         if message.status == MessageStatus.SENT:
@@ -389,6 +355,35 @@ class Dispatcher:
             summary.dead += 1
         else:
             summary.retrying += 1
+
+    def _save(
+        self,
+        message: Message,
+        attempt: Attempt,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        at: datetime,
+        keep_lease: bool = False,
+    ) -> bool:
+        """Save the message (extending the lease from `at`, or releasing it), fold a journal
+        into it, and log `kind` at `at`; False when another dispatcher has taken it over."""
+        try:
+            with self.db.unit_of_work() as uow:
+                if keep_lease:
+                    until = at + self.policy.lease
+                    uow.messages.update(message, owner=self.owner, lease_until=until)
+                else:
+                    uow.messages.update(message, owner=self.owner)
+                if attempt.journaled:  # now on the message row
+                    uow.meta.set(journal_key(message.id), "")
+                incident = uow.incidents.get(message.incident_id)
+                note_event(uow, incident, actor="dispatcher", kind=kind, at=at, data=data)
+                uow.commit()
+        except Conflict:
+            log.warning("message %s was taken over by another dispatcher", message.id)
+            return False
+        return True
 
     def _backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter between half and all of the step."""

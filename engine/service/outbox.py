@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, NotAuthorized
+from engine.service.recorder import note_event
 from engine.service.workspace import Workspace
 
 
@@ -57,13 +58,12 @@ class Outbox:
             message.next_attempt_at = ctx.now
             message.last_error = ""
             uow.messages.update(message)
-            uow.events.append(
+            note_event(
+                uow,
                 incident,
                 actor=actor.id,
                 kind="delivery_requeued",
                 at=ctx.now,
-                from_state=incident.state,
-                to_state=incident.state,
                 data=workspace.attributed(actor.id, {"message_id": message.id}),
             )
             uow.commit()

@@ -11,15 +11,41 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
+from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus, Incident
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome
+from engine.ports import UnitOfWork
 from engine.service.approval_view import approval_context, open_slot, slot_of
 from engine.service.context import TxContext
 from engine.service.effects import approval_timers, build_messages, state_timers
 
 MAX_RULE_DEPTH = 10
+
+
+def note_event(
+    uow: UnitOfWork,
+    incident: Incident,
+    *,
+    actor: str,
+    kind: str,
+    at: datetime,
+    data: Mapping[str, Any],
+    trigger: str | None = None,
+) -> None:
+    """Append an event that does not move the incident's state, outside a `TxContext`
+    (the dispatcher, the outbox, a refusal written in its own transaction)."""
+    uow.events.append(
+        incident,
+        actor=actor,
+        kind=kind,
+        trigger=trigger,
+        from_state=incident.state,
+        to_state=incident.state,
+        at=at,
+        data=data,
+    )
 
 
 def log_event(
@@ -31,15 +57,14 @@ def log_event(
     actor: str = SYSTEM_ACTOR.id,
 ) -> None:
     """Append an event that does not move the incident's state (a reminder, a decision, ...)."""
-    ctx.uow.events.append(
+    note_event(
+        ctx.uow,
         ctx.incident,
         actor=actor,
         kind=kind,
-        trigger=trigger,
-        from_state=ctx.incident.state,
-        to_state=ctx.incident.state,
         at=ctx.now,
         data=ctx.attributed(actor, data),
+        trigger=trigger,
     )
 
 

@@ -22,6 +22,7 @@ from engine.ports import Clock, Store, UnitOfWork
 from engine.service.addressing import DirectorySnapshot
 from engine.service.context import TxContext
 from engine.service.plans import PlanLibrary
+from engine.service.recorder import note_event
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -119,15 +120,14 @@ class Workspace:
                 incident = uow.incidents.get(incident_id)
             except NotFound:
                 return
-            uow.events.append(
+            note_event(
+                uow,
                 incident,
                 actor=actor_id,
                 kind="refused",
                 trigger=trigger,
-                from_state=incident.state,
-                to_state=incident.state,
-                data=self.attributed(actor_id, {"error": type(err).__name__, "message": str(err)}),
                 at=self.clock.now(),
+                data=self.attributed(actor_id, {"error": type(err).__name__, "message": str(err)}),
             )
             uow.commit()
 
