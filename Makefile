@@ -14,10 +14,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The main job: timers and message delivery on the embedded SQLite default (./driftplan-data).
+# The main job: the web service with timers and message delivery, on the embedded SQLite
+# default (./driftplan-data), at http://127.0.0.1:8000.
 run: $(STAMP)
 	$(BIN)/driftplan init
-	$(BIN)/driftplan worker
+	$(BIN)/driftplan serve
 
 # The crash suite (tests/integration/test_crash_delivery.py) runs bounded here: 5 kills of the
 # worker on a 100-recipient list; test-all runs the full 50 kills on 500 recipients.

@@ -8,6 +8,8 @@ environment reaches the rest of the engine only through `Settings`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from engine.service.anchors import Anchors
 from engine.service.delivery import Dispatcher, DispatchPolicy
 from engine.service.doctor import DoctorProblem, Installation, examine
 from engine.service.facade import Service
+from engine.service.link_signer import LinkSigner
 from engine.service.plans import PlanLibrary
 from engine.service.recorder import Recorder
 from engine.service.timers import TimerRunner
@@ -126,8 +129,9 @@ def build(
     workspace = Workspace(
         store=database, plans=plans, clock=clock, public_url=settings.public_url, origin=origin
     )
-    recorder = Recorder(public_url=settings.public_url)
-    service = Service(workspace, recorder)
+    signer = LinkSigner(link_key(key), settings.public_url)
+    recorder = Recorder(public_url=settings.public_url, links=signer)
+    service = Service(workspace, recorder, signer)
     dispatcher = Dispatcher(
         database=database,
         plans=plans,
@@ -141,6 +145,15 @@ def build(
     timers = TimerRunner(workspace, recorder, service.gates)
     anchors = Anchors(workspace, head=database.chain_head, installation=installation(settings))
     return App(settings, database, plans, service, clock, key, kinds, dispatcher, timers, anchors)
+
+
+def link_key(audit_key: bytes) -> bytes:
+    """The key that signs decision links and sessions' CSRF, derived from the installation key.
+
+    One secret to keep (and keep away from the data) instead of two; the derivation gives each
+    purpose its own key, so a signed link is never a valid audit signature or the reverse.
+    """
+    return hmac.new(audit_key, b"driftplan/web-links/v1", hashlib.sha256).digest()
 
 
 def installation(settings: Settings) -> str:

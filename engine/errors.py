@@ -16,6 +16,8 @@
     │   └── ApprovalError               an approval cannot be decided (expired, decided, ...)
     ├── MessageError                    a message cannot be rendered (grundmall content missing)
     ├── NotFound                        an incident, approval, person or message does not exist
+    ├── NotAuthenticated                no, wrong or expired credentials (web sign-in, token)
+    ├── LinkRefused                     a decision link is expired, used, altered or not yours
     ├── Conflict                        a concurrent command won the race; retry on fresh state
     └── DeliveryError                   a channel could not deliver (raised by channels)
         ├── TemporaryDeliveryError      retry later (4xx, timeout, refused connection)
@@ -197,6 +199,21 @@ class MessageError(DriftplanError):
 
 class NotFound(DriftplanError):
     """The named object does not exist."""
+
+
+class NotAuthenticated(DriftplanError):
+    """No credentials, or credentials that do not hold (the web layer answers 401)."""
+
+
+class LinkRefused(DriftplanError):
+    """A decision link cannot be used; `reason` is one of REASONS (the page explains it)."""
+
+    REASONS = ("altered", "expired", "used", "closed", "someone_else")
+
+    def __init__(self, reason: str, message: str, *, sv: str) -> None:
+        assert reason in self.REASONS
+        self.reason = reason
+        super().__init__(message, sv=sv)
 
 
 class Conflict(DriftplanError):

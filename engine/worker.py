@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.bootstrap import App
+    from engine.scheduler.alarm import AlarmClock
     from engine.service.anchors import AnchorSent
     from engine.service.delivery import DispatchSummary
 
@@ -44,6 +45,12 @@ class Worker:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self.alarm: AlarmClock | None = None  # set while `run` runs (the web's health asks it)
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process fires the installation's timers now."""
+        return self.alarm is not None and self.alarm.leader
 
     def run_once(self) -> Round:
         """Fire every due timer, write an anchor if one is due, then deliver every due
@@ -78,6 +85,7 @@ class Worker:
         """
         alarm = self.app.alarm_clock(sweep_seconds=sweep)
         alarm.start()
+        self.alarm = alarm
         if on_start is not None:
             on_start()
         try:
@@ -88,6 +96,7 @@ class Worker:
                 stop.wait(interval)
         finally:
             alarm.stop()
+            self.alarm = None
             self.app.dispatcher.close()
             if on_stop is not None:
                 on_stop()

@@ -20,7 +20,8 @@ from engine.cli.common import (
     parse_sets,
     run,
 )
-from engine.cli.outbox import message_view, print_messages
+from engine.cli.outbox import print_messages
+from engine.service.outbox import message_view
 from engine.texts import label, t
 
 app = typer.Typer(no_args_is_help=True, help="Declare, advance and inspect incidents.")

@@ -1,7 +1,7 @@
 """`driftplan outbox ...`: deliver due messages, retry dead letters, list them.
 
-`message_view` and `print_messages` are also how `driftplan incident messages` shows an
-incident's messages.
+`print_messages` (with `engine.service.outbox.message_view`) is also how
+`driftplan incident messages` shows an incident's messages.
 """
 
 from __future__ import annotations
@@ -22,27 +22,10 @@ from engine.cli.common import (
     out_console,
     run,
 )
-from engine.domain.model import Message
+from engine.service.outbox import message_view
 from engine.texts import label, t
 
 app = typer.Typer(no_args_is_help=True, help="Deliver and inspect outgoing messages.")
-
-
-def message_view(m: Message) -> dict[str, Any]:
-    """The JSON shape of `incident messages` and `outbox dead`."""
-    return {
-        "id": m.id,
-        "channel": m.channel,
-        "kind": m.kind,
-        "audience": m.audience,
-        "subject": m.subject,
-        "status": m.status,
-        "attempts": m.attempts,
-        "recipients": len(m.recipients),
-        "results": [r.to_dict() for r in m.results],
-        "last_error": m.last_error,
-        "created_at": m.created_at.isoformat(),
-    }
 
 
 def print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -> None:

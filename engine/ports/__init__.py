@@ -7,6 +7,7 @@ against these Protocols only, never against an adapter's class, and mypy checks 
 that each adapter fits. Tests use hand-written fakes. Nothing here does I/O.
 """
 
+from engine.ports.accounts import AccountRepository
 from engine.ports.channels import (
     Channel,
     ChannelFactory,
@@ -35,6 +36,7 @@ from engine.ports.store import (
 from engine.ports.timers import FireResult, TimerFiring
 
 __all__ = [
+    "AccountRepository",
     "ApprovalRepository",
     "Channel",
     "ChannelFactory",

@@ -20,6 +20,7 @@ from engine.domain.model import (
     SubscriberStatus,
     Timer,
 )
+from engine.ports.accounts import AccountRepository
 from engine.ports.channels import Recipient
 
 
@@ -78,6 +79,10 @@ class ApprovalRepository(Protocol):
         self, incident_id: str, status: ApprovalStatus | None = None
     ) -> builtins.list[Approval]: ...
 
+    def pending(self) -> builtins.list[Approval]:
+        """Every pending request of every open incident, oldest first."""
+        ...
+
 
 class MessageRepository(Protocol):
     """The outbox: one row per channel delivery, claimed under a lease."""
@@ -91,6 +96,10 @@ class MessageRepository(Protocol):
     def list(self, incident_id: str) -> builtins.list[Message]: ...
 
     def list_dead(self) -> builtins.list[Message]: ...
+
+    def counts(self, now: datetime) -> dict[str, int]:
+        """{"due": waiting now, "later": scheduled retries, "dead": dead letters}."""
+        ...
 
     def claim_due(
         self, now: datetime, owner: str, lease_seconds: float, limit: int = 10
@@ -210,6 +219,9 @@ class UnitOfWork(Protocol):
 
     @property
     def meta(self) -> MetaRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

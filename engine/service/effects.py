@@ -31,8 +31,13 @@ def build_messages(
     approval: Mapping[str, Any] | None = None,
     approver_slots: Sequence[Slot] = (),
     public_url: str = "",
+    only_recipient: StoredRecipient | None = None,
 ) -> list[Message]:
-    """Render every notification into one outbox row per channel."""
+    """Render every notification into one outbox row per channel.
+
+    `only_recipient` addresses a `to_approvers` notification to that one approver (whose
+    rendering carries their own decision link) instead of everyone who may decide.
+    """
     language = definition.language
     messages: list[Message] = []
     stamp = f"{now:%Y%m%d%H%M%S%f}"  # strftime once, not once per channel
@@ -55,7 +60,11 @@ def build_messages(
         for channel_name in notify.channels:
             channel = definition.workflow.channels[channel_name]
             audience = notify.audience or channel.audience or ""
-            recipients = _recipients(definition, notify, audience, addressing, approver_slots)
+            recipients = (
+                [only_recipient]
+                if only_recipient is not None and notify.to_approvers
+                else _recipients(definition, notify, audience, addressing, approver_slots)
+            )
             messages.append(
                 Message(
                     # Sortable by time, then by the plan's order: the dispatcher claims in id

@@ -3,18 +3,25 @@
 Commands (`declare`, `fire`, `preview`), decisions (`decide`) and the incident queries are its
 methods; the directory, the outbox and subscriptions are its collaborators
 (`service.directory.import_file(...)`, `service.outbox.retry(...)`,
-`service.subscriptions.subscribe(...)`). Every method opens its own transaction(s).
+`service.subscriptions.subscribe(...)`, `service.accounts.sign_in(...)`,
+`service.links.decide(...)`). Every method opens its own transaction(s).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from engine.domain.outcome import CommandResult
+from engine.service.accounts import Accounts
+from engine.service.approval_queries import ApprovalQueries
 from engine.service.commands import Commands
+from engine.service.decision_links import DecisionLinks
 from engine.service.directory_admin import DirectoryAdmin
 from engine.service.gates import GateKeeper
+from engine.service.idempotency import Idempotency
+from engine.service.link_signer import LinkSigner
 from engine.service.outbox import Outbox
 from engine.service.queries import IncidentQueries
 from engine.service.recorder import Recorder
@@ -25,11 +32,20 @@ from engine.service.workspace import Workspace
 class Service(IncidentQueries):
     """The use cases; the adapters come in through the workspace (see engine.bootstrap)."""
 
-    def __init__(self, workspace: Workspace, recorder: Recorder) -> None:
+    def __init__(
+        self, workspace: Workspace, recorder: Recorder, signer: LinkSigner | None = None
+    ) -> None:
         super().__init__(workspace)
         self.recorder = recorder
         self.commands = Commands(workspace, recorder)
         self.gates = GateKeeper(workspace, recorder)
+        self.accounts = Accounts(workspace)
+        # Decision links need a key; without one (tests of other use cases) none are made.
+        self.links = DecisionLinks(
+            workspace, self.gates, signer or LinkSigner(secrets.token_bytes(32), "")
+        )
+        self.approvals = ApprovalQueries(workspace)
+        self.idempotency = Idempotency(workspace)
         self.directory = DirectoryAdmin(workspace)
         self.outbox = Outbox(workspace)
         self.subscriptions = Subscriptions(workspace)

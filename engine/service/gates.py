@@ -8,10 +8,12 @@ was made in withdraws it. Reminders come from the timers (`engine.service.timers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from engine.definition.definition import Definition
 from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult
-from engine.errors import ApprovalError, NotAuthorized
+from engine.errors import ApprovalError, LinkRefused, NotAuthorized
 from engine.ports import UnitOfWork
 from engine.service.approval_view import describe_slots, slot_of
 from engine.service.context import TxContext
@@ -35,16 +37,31 @@ class GateKeeper:
         comment: str = "",
         on_behalf_of: str | None = None,
         reference: str | None = None,
+        link_nonce: str | None = None,
+        origin: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        """An approver decides a pending request (or an operator records a phone decision)."""
+        """An approver decides a pending request (or an operator records a phone decision).
+
+        `link_nonce` names the decision link the decision came by: it is used up in the same
+        transaction, so a refused decision leaves it usable and two clicks decide once.
+        `origin` adds to the process's origin in the event (how this decision arrived).
+        """
         incident_id = {"id": ""}  # learnt inside the transaction, wanted by the refusal log
 
         def body() -> CommandResult:
             with self.workspace.store.unit_of_work() as uow:
                 approval = uow.approvals.get(approval_id)
                 incident_id["id"] = approval.incident_id
+                if link_nonce is not None and not uow.accounts.use_link(
+                    link_nonce, self.workspace.clock.now()
+                ):
+                    raise LinkRefused(
+                        "used",
+                        "This decision link has already been used.",
+                        sv="Den här beslutslänken har redan använts.",
+                    )
                 result = self._decide_in(
-                    uow, approval, actor_id, approve, comment, on_behalf_of, reference
+                    uow, approval, actor_id, approve, comment, on_behalf_of, reference, origin
                 )
                 uow.commit()
                 return result
@@ -62,10 +79,13 @@ class GateKeeper:
         comment: str,
         on_behalf_of: str | None,
         reference: str | None,
+        origin: Mapping[str, str] | None,
     ) -> CommandResult:
         now = self.workspace.clock.now()
         incident = uow.incidents.get(approval.incident_id, for_update=True)
         ctx = self.workspace.context(uow, incident, now)
+        if origin:
+            ctx.origin = {**ctx.origin, **origin}
         recorder = self.workspace.actor_in(ctx.directory, actor_id)
         decider = self._decider(ctx, recorder, on_behalf_of, reference, approval)
         self._check_open(ctx, approval)

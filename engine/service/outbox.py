@@ -9,6 +9,8 @@ the message are tried again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, NotAuthorized
 from engine.service.recorder import note_event
@@ -25,6 +27,16 @@ class Outbox:
         """Messages that failed for good, for operators to look at or retry."""
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             return uow.messages.list_dead()
+
+    def health(self) -> dict[str, int]:
+        """The outbox backlog: messages due now, retries scheduled later, dead letters."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            counts = uow.messages.counts(self.workspace.clock.now())
+        return {
+            "outbox_due": counts["due"],
+            "outbox_later": counts["later"],
+            "dead_letters": counts["dead"],
+        }
 
     def retry(self, message_id: str, actor_id: str) -> Message:
         """Requeue the dead letter `message_id` on behalf of `actor_id`, if they may act."""
@@ -68,3 +80,20 @@ class Outbox:
             )
             uow.commit()
             return message
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    """The JSON shape of `incident messages`, `outbox dead` and the API's messages."""
+    return {
+        "id": m.id,
+        "channel": m.channel,
+        "kind": m.kind,
+        "audience": m.audience,
+        "subject": m.subject,
+        "status": m.status,
+        "attempts": m.attempts,
+        "recipients": len(m.recipients),
+        "results": [r.to_dict() for r in m.results],
+        "last_error": m.last_error,
+        "created_at": m.created_at.isoformat(),
+    }

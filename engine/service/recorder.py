@@ -14,12 +14,21 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus, Incident
+from engine.domain.model import (
+    Approval,
+    ApprovalDecision,
+    ApprovalStatus,
+    Incident,
+    Message,
+    StoredRecipient,
+)
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome
 from engine.ports import UnitOfWork
+from engine.service.addressing import dedupe
 from engine.service.approval_view import approval_context, open_slot, slot_of
 from engine.service.context import TxContext
 from engine.service.effects import approval_timers, build_messages, state_timers
+from engine.service.link_signer import LinkSigner
 
 MAX_RULE_DEPTH = 10
 
@@ -71,8 +80,10 @@ def log_event(
 class Recorder:
     """Writes outcomes, approval requests and rules into the caller's transaction."""
 
-    def __init__(self, *, public_url: str = "") -> None:
+    def __init__(self, *, public_url: str = "", links: LinkSigner | None = None) -> None:
         self.public_url = public_url
+        # Personal decision links need a public address to point at.
+        self.links = links if public_url else None
 
     def settle(
         self,
@@ -250,19 +261,51 @@ class Recorder:
     def notify_approvers(
         self, ctx: TxContext, approval: Approval, intents: list[NotifyIntent], cause: str
     ) -> int:
-        """Write the messages about a request; `to_approvers` reaches who may still decide."""
+        """Write the messages about a request; `to_approvers` reaches who may still decide.
+
+        With decision links (a public URL is set), each approver gets their own message whose
+        link is theirs alone; the other notifications (the operators' overdue notice) name the
+        approvers with their phone numbers.
+        """
         open_slots = [slot_of(slot) for slot in approval.slots if slot.is_open]
-        messages = build_messages(
-            ctx.definition,
-            ctx.incident,
-            intents,
-            addressing=ctx.addressing,
-            now=ctx.now,
-            cause=cause,
-            approval=approval_context(ctx.definition, approval, self.public_url),
-            approver_slots=open_slots,
-            public_url=self.public_url,
-        )
+        people = ctx.directory.people
+        names = {pid: p.name for pid, p in people.items()}
+        deciders = dedupe(ctx.addressing.for_slots(open_slots))
+        who = [people[r.person_id] for r in deciders if r.person_id and r.person_id in people]
+        contacts = "; ".join(f"{p.name} ({p.phone})" if p.phone else p.name for p in who)
+        personal = [i for i in intents if i.notify.to_approvers] if self.links else []
+        shared = [i for i in intents if i not in personal]
+
+        def build(
+            group: list[NotifyIntent], url: str | None, only: StoredRecipient | None
+        ) -> list[Message]:
+            return build_messages(
+                ctx.definition,
+                ctx.incident,
+                group,
+                addressing=ctx.addressing,
+                now=ctx.now,
+                cause=cause,
+                approval=approval_context(
+                    ctx.definition,
+                    approval,
+                    self.public_url,
+                    url=url,
+                    names=names,
+                    contacts=contacts,
+                ),
+                approver_slots=open_slots,
+                public_url=self.public_url,
+                only_recipient=only,
+            )
+
+        messages = build(shared, None, None) if shared else []
+        if personal and self.links is not None:
+            for recipient in deciders:
+                if recipient.person_id is None:
+                    continue
+                url = self.links.issue(ctx.uow, approval, recipient.person_id, ctx.now)
+                messages += build(personal, url, recipient)
         ctx.uow.messages.add_many(messages)
         return len(messages)
 

@@ -108,6 +108,20 @@ class MessageRepository(Repository):
         )
         return [_message(row) for row in self._uow.execute(query).mappings()]
 
+    def counts(self, now: datetime) -> dict[str, int]:
+        """How many messages wait (due now), are scheduled later, and are dead letters."""
+        now = aware(now, "now")
+        open_ = _m.c.status.in_((MessageStatus.PENDING, MessageStatus.RETRYING))
+        due = sa.or_(_m.c.next_attempt_at.is_(None), _m.c.next_attempt_at <= now)
+        query = sa.select(
+            sa.func.count().filter(sa.and_(open_, due)),
+            sa.func.count().filter(sa.and_(open_, sa.not_(due))),
+            sa.func.count().filter(_m.c.status == MessageStatus.DEAD),
+        )
+        # (a tuple: the stubs type a select of FILTERed counts as one column)
+        due_now, later, dead = tuple[Any, ...](self._uow.execute(query).one())
+        return {"due": int(due_now), "later": int(later), "dead": int(dead)}
+
     def claim_due(
         self, now: datetime, owner: str, lease_seconds: float, limit: int = 10
     ) -> builtins.list[Message]:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from engine.domain.model import Approval, Event, Incident
+from engine.domain.model import Approval, ApprovalStatus, Event, Incident
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.store import tables as t
 from engine.store.chain import link, seal
@@ -109,6 +109,17 @@ _EVENTS_OF = (
 _INSERT_APPROVAL = sa.insert(t.approvals)
 _GET_APPROVAL = sa.select(t.approvals).where(t.approvals.c.id == sa.bindparam("b_id"))
 _UPDATE_APPROVAL = sa.update(t.approvals).where(t.approvals.c.id == sa.bindparam("b_id"))
+# What waits for someone's decision: the pending requests of open incidents (a closed
+# incident's requests are moot, whatever their rows say).
+_PENDING_APPROVALS = (
+    sa.select(t.approvals)
+    .join(t.incidents, t.incidents.c.id == t.approvals.c.incident_id)
+    .where(
+        t.approvals.c.status == ApprovalStatus.PENDING.value,
+        t.incidents.c.closed.is_(False),
+    )
+    .order_by(t.approvals.c.requested_at, t.approvals.c.id)
+)
 
 
 class Repository:
@@ -334,3 +345,7 @@ class ApprovalRepository(Repository):
             query = query.where(t.approvals.c.status == status)
         rows = self._uow.execute(query).mappings()
         return [_approval(row) for row in rows]
+
+    def pending(self) -> builtins.list[Approval]:
+        """Every pending request of every open incident, oldest first."""
+        return [_approval(row) for row in self._uow.execute(_PENDING_APPROVALS).mappings()]

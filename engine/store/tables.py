@@ -277,3 +277,63 @@ meta = sa.Table(
     sa.Column("key", sa.String(), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
 )
+
+# What the web service keeps about people who sign in (engine.ports.accounts). Secrets are
+# stored only as hashes. `person_id` names a directory person but has no foreign key: the
+# directory is replaced whole on every import (people rows are deleted and inserted again).
+passwords = sa.Table(
+    "passwords",
+    metadata,
+    sa.Column("person_id", sa.String(), primary_key=True),
+    _text("password_hash"),  # argon2id, self-describing
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    _text("person_id"),
+    _text("name"),
+    _text("secret_hash"),  # every request looks its token up by this
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),  # kept, so that the list shows it
+    sa.UniqueConstraint("secret_hash"),
+    sa.Index(None, "person_id"),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("secret_hash", sa.String(), primary_key=True),
+    _text("person_id"),
+    _text("csrf"),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    # Signing in deletes the expired sessions of everyone.
+    sa.Index(None, "expires_at"),
+)
+
+# One row per e-mailed decision link; `used_at` is set once, by compare-and-set.
+decision_links = sa.Table(
+    "decision_links",
+    metadata,
+    sa.Column("nonce", sa.String(), primary_key=True),
+    _text("approval_id"),
+    _text("person_id"),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime(), nullable=True),
+)
+
+# The first response to a POST with an Idempotency-Key, per person (status 0 while it runs).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("person_id", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
+    _text("request_hash"),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)

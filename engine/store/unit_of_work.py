@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import Conflict
+from engine.store.accounts import AccountRepository
 from engine.store.people import DirectoryRepository, MetaRepository, SubscriberRepository
 from engine.store.queues import MessageRepository, TimerRepository
 from engine.store.repositories import (
@@ -78,6 +79,7 @@ class UnitOfWork:
         self.directory = DirectoryRepository(self)
         self.subscribers = SubscriberRepository(self)
         self.meta = MetaRepository(self)
+        self.accounts = AccountRepository(self)
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.domain.model import (
     Approval,
+    ApprovalStatus,
     Event,
     Incident,
 )
@@ -162,4 +163,14 @@ class MemoryApprovals(Repository):
     def list(self, incident_id: str, status: str | None = None) -> builtins.list[Approval]:
         rows = [a for a in self._t.approvals.values() if a.incident_id == incident_id]
         rows = [a for a in rows if status is None or a.status == status]
+        return [fresh(a) for a in sorted(rows, key=lambda a: (a.requested_at, a.id))]
+
+    def pending(self) -> builtins.list[Approval]:
+        rows = [
+            a
+            for a in self._t.approvals.values()
+            if a.status == ApprovalStatus.PENDING
+            and a.incident_id in self._t.incidents
+            and not self._t.incidents[a.incident_id].closed
+        ]
         return [fresh(a) for a in sorted(rows, key=lambda a: (a.requested_at, a.id))]

@@ -10,20 +10,22 @@ fails at commit keeps nothing (first committer wins).
 Modelled after engine/store: the optimistic `row_version` check of `incidents.update`
 (Conflict, also when a newer version was committed after this unit began, as the UPDATE's
 WHERE would find), NotFound with the store's messages, duplicate keys as Conflict (ids, armed
-timers, subscriber tokens), the compare-and-set of `timers.fire` on `fired_at`, the filters of
-`timers.cancel`, `timers.armed`, outbox leases, the directory generation changed by
-`directory.replace` and by subscriber changes, event `seq` per incident with the chain head on
-the incident row, JSON columns returned as JSON-native copies (an approval's slots and
-decisions, a message's recipients and results through their records' dicts, as engine/store
-converts them), naive datetimes refused, and no writes in a read-only unit of work.
+timers, subscriber tokens, API token secrets), the compare-and-sets of `timers.fire` (on
+`fired_at`), `accounts.use_link` (`used_at`) and `accounts.revoke_token` (`revoked_at`), the
+first claimer winning `accounts.claim_key`, the filters of `timers.cancel`, `timers.armed`,
+outbox leases, the directory generation changed by `directory.replace` and by subscriber
+changes, event `seq` per incident with the chain head on the incident row, JSON columns
+returned as JSON-native copies (an approval's slots and decisions, a message's recipients and
+results through their records' dicts, as engine/store converts them), naive datetimes
+refused, and no writes in a read-only unit of work.
 
 Not modelled: SQL and dialects; the audit hash chain (events are numbered but not hashed or
 signed: `prev_hash` and `hash` stay empty); savepoints; isolation beyond commit/rollback
 (reads see the unit's own snapshot; there are no locks, `for_update` is ignored, and a lost
 race is a Conflict at the write or at commit, never a wait); durability; migrations.
 
-The repositories are in incidents.py, queues.py and people.py (as in engine/store), the state
-and their shared plumbing in tables.py.
+The repositories are in incidents.py, queues.py, people.py and accounts.py (as in engine/store),
+the state and their shared plumbing in tables.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from engine.errors import Conflict
 
+from .accounts import MemoryAccounts
 from .incidents import MemoryApprovals, MemoryDefinitions, MemoryEvents, MemoryIncidents
 from .people import MemoryDirectory, MemoryMeta, MemorySubscribers
 from .queues import MemoryMessages, MemoryTimers
@@ -89,6 +92,7 @@ class MemoryUnitOfWork:
         self.directory = MemoryDirectory(self)
         self.subscribers = MemorySubscribers(self)
         self.meta = MemoryMeta(self)
+        self.accounts = MemoryAccounts(self)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self

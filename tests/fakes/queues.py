@@ -55,6 +55,17 @@ class MemoryMessages(Repository):
     def list_dead(self) -> builtins.list[Message]:
         return self._sorted(m for m in self._t.messages.values() if m.status == MessageStatus.DEAD)
 
+    def counts(self, now: datetime) -> dict[str, int]:
+        now = aware(now, "now")
+        open_ = [
+            m
+            for m in self._t.messages.values()
+            if m.status in (MessageStatus.PENDING, MessageStatus.RETRYING)
+        ]
+        due = [m for m in open_ if m.next_attempt_at is None or m.next_attempt_at <= now]
+        dead = [m for m in self._t.messages.values() if m.status == MessageStatus.DEAD]
+        return {"due": len(due), "later": len(open_) - len(due), "dead": len(dead)}
+
     def claim_due(
         self, now: datetime, owner: str, lease_seconds: float, limit: int = 10
     ) -> builtins.list[Message]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine.domain.accounts import ApiToken, DecisionLink, StoredResponse, WebSession
 from engine.domain.model import (
     Approval,
     ApprovalDecision,
@@ -26,7 +27,20 @@ from engine.ports import Recipient
 if TYPE_CHECKING:
     from .memory_store import MemoryUnitOfWork
 
-Row = TypeVar("Row", Incident, Event, Approval, Message, Timer, Person, Subscriber)
+Row = TypeVar(
+    "Row",
+    Incident,
+    Event,
+    Approval,
+    Message,
+    Timer,
+    Person,
+    Subscriber,
+    ApiToken,
+    WebSession,
+    DecisionLink,
+    StoredResponse,
+)
 _JSON_COLUMNS: dict[type, tuple[str, ...]] = {
     Incident: ("data", "flags", "fired_rules"),
     Event: ("data",),
@@ -82,6 +96,12 @@ class Tables:
     lists: dict[str, tuple[Recipient, ...]] = field(default_factory=dict)
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    # The accounts (engine.ports.accounts); secrets by their hashes, as the SQL store keeps them.
+    passwords: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # hash, updated_at
+    api_tokens: dict[str, tuple[ApiToken, str]] = field(default_factory=dict)  # token, secret
+    web_sessions: dict[str, WebSession] = field(default_factory=dict)  # by secret hash
+    decision_links: dict[str, DecisionLink] = field(default_factory=dict)  # by nonce
+    idempotency_keys: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         return Tables(**{f.name: dict(getattr(self, f.name)) for f in fields(self)})

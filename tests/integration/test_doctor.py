@@ -17,7 +17,7 @@ from engine.cli.app import app as cli
 from engine.errors import ConfigurationError
 from engine.settings import Settings
 from engine.store import Database
-from engine.store.database import MIGRATIONS
+from engine.store.database import HEAD_REVISION, MIGRATIONS
 from tests.app_helpers import WORKFLOWS
 
 HTTPS = "https://driftplan.example.se"
@@ -177,7 +177,7 @@ def test_an_unmigrated_schema_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     (data / "driftplan.db").chmod(0o600)
     problems = doctor(settings)
     assert [(p.code, p.params) for p in problems] == [
-        ("schema_old", {"current": "0001", "head": "0002"})
+        ("schema_old", {"current": "0001", "head": HEAD_REVISION})
     ]
     database = Database(settings.database())
     assert database.schema_status().current == "0001"

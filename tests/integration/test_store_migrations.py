@@ -24,19 +24,24 @@ from engine.store.tables import metadata
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "alembic_version",
+    "api_tokens",
     "approvals",
     "chain_head",
     "chain_links",
     "contact_lists",
+    "decision_links",
     "definitions",
     "events",
+    "idempotency_keys",
     "incident_seals",
     "incidents",
     "messages",
     "meta",
+    "passwords",
     "people",
     "subscribers",
     "timers",
+    "web_sessions",
 }
 
 

@@ -1,0 +1,142 @@
+"""`driftplan users ...`: web sign-in for directory people — passwords and API tokens.
+
+An account is a directory person with a password (argon2id) or API tokens (shown once, kept
+only as a hash). What they may do comes from their roles in the directory, as everywhere.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
+from engine.errors import CommandError
+
+app = typer.Typer(no_args_is_help=True, help="Web sign-in: passwords and API tokens.")
+
+TEXTS = {
+    "password_set": {"sv": "Lösenordet för {person} är satt.", "en": "Password set for {person}."},
+    "prompt": {"sv": "Nytt lösenord för {person}: ", "en": "New password for {person}: "},
+    "again": {"sv": "Samma lösenord igen: ", "en": "The same password again: "},
+    "mismatch": {
+        "sv": "Lösenorden är inte lika; inget ändrades.",
+        "en": "The passwords differ; nothing was changed.",
+    },
+    "token_made": {
+        "sv": "API-nyckel {id} ({name}) för {person}. Den visas bara nu; spara den säkert:",
+        "en": "API token {id} ({name}) for {person}. It is shown only now; keep it safe:",
+    },
+    "revoked": {"sv": "Nyckeln {id} är återkallad.", "en": "Token {id} is revoked."},
+    "none": {"sv": "{person} har inga API-nycklar.", "en": "{person} has no API tokens."},
+    "active": {"sv": "aktiv", "en": "active"},
+    "revoked_at": {"sv": "återkallad {at}", "en": "revoked {at}"},
+}
+
+
+def _t(key: str, language: str, **values: object) -> str:
+    entry = TEXTS[key]
+    return entry.get(language, entry["sv"]).format(**values)
+
+
+@app.command("set-password")
+def set_password(
+    person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
+    stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data: DataOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Set a person's password for signing in to the web service (argon2id)."""
+
+    def body() -> None:
+        application = app_from(data, lang)
+        language = application.settings.lang
+        if stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(_t("prompt", language, person=person))
+            if getpass.getpass(_t("again", language)) != password:
+                raise CommandError(_t("mismatch", "en"), sv=_t("mismatch", "sv"))
+        application.service.accounts.set_password(person, password)
+        out_console.print(escape(_t("password_set", language, person=person)))
+
+    run(body)
+
+
+@app.command("token")
+def token(
+    person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Make an API token for a person; it is printed once and stored only as a hash."""
+
+    def body() -> None:
+        application = app_from(data, lang)
+        made = application.service.accounts.create_token(person, name)
+        if as_json:
+            emit_json({"id": made.token.id, "name": made.token.name, "token": made.secret})
+            return
+        language = application.settings.lang
+        out_console.print(
+            escape(
+                _t("token_made", language, id=made.token.id, name=made.token.name, person=person)
+            )
+        )
+        out_console.print(made.secret, markup=False)
+
+    run(body)
+
+
+@app.command("tokens")
+def tokens(
+    person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
+    revoke: Annotated[
+        str | None, typer.Option("--revoke", help="Revoke the token with this id.")
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """List a person's API tokens (never their secrets), or revoke one with --revoke ID."""
+
+    def body() -> None:
+        application = app_from(data, lang)
+        language = application.settings.lang
+        accounts = application.service.accounts
+        if revoke:
+            accounts.revoke_token(person, revoke)
+            out_console.print(escape(_t("revoked", language, id=revoke)))
+            return
+        items = accounts.tokens(person)
+        if as_json:
+            emit_json(
+                [
+                    {
+                        "id": t.id,
+                        "name": t.name,
+                        "created_at": t.created_at.isoformat(),
+                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                    }
+                    for t in items
+                ]
+            )
+            return
+        if not items:
+            out_console.print(escape(_t("none", language, person=person)))
+        for t in items:
+            status = (
+                _t("active", language)
+                if t.active
+                else _t("revoked_at", language, at=f"{t.revoked_at:%Y-%m-%d %H:%M}")
+            )
+            out_console.print(escape(f"{t.id}  {t.name}  {t.created_at:%Y-%m-%d %H:%M}  {status}"))
+
+    run(body)

@@ -1,0 +1,1 @@
+"""The REST API, version 1 (`/api/v1`): one router per resource."""

@@ -1,0 +1,130 @@
+"""`/api/v1/incidents`: declare, list, show, the caller's actions, preview, fire, the log and
+the messages. Reading needs one of the plan's roles; what may be fired is the plan's rule,
+checked by the service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from engine.service.outbox import message_view
+from engine.web.api.models import DeclareBody, FireBody, PreviewBody
+from engine.web.auth import CallerDep, ServiceDep
+from engine.web.idempotent import run_once
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Repeat a POST safely: the same key and body return the first response.",
+    ),
+]
+
+
+@router.post("", status_code=201, summary="Declare an incident")
+def declare(
+    body: DeclareBody,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def work() -> tuple[int, Any]:
+        result = service.declare(
+            actor_id=caller.person_id, values=body.data, workflow=body.workflow
+        )
+        return 201, {**service.show(result.incident_id), "result": result.result}
+
+    return run_once(
+        request,
+        caller,
+        body,
+        work,
+        headers=lambda view: {"Location": f"/api/v1/incidents/{view['id']}"},
+    )
+
+
+@router.get("", summary="List incidents (open ones unless all=true)")
+def list_incidents(
+    caller: CallerDep,
+    service: ServiceDep,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    all: bool = False,
+) -> list[dict[str, Any]]:
+    service.approvals.authorize_reading(caller.person_id)
+    items = service.incidents(include_closed=all)
+    return [i for i in items if state is None or i["state"] == state]
+
+
+@router.get("/{incident_id}", summary="One incident")
+def show(incident_id: str, caller: CallerDep, service: ServiceDep) -> dict[str, Any]:
+    service.approvals.authorize_reading(caller.person_id)
+    return service.show(incident_id)
+
+
+@router.get("/{incident_id}/actions", summary="What the caller may do now")
+def actions(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
+    service.approvals.authorize_reading(caller.person_id)
+    return service.actions(incident_id=incident_id, actor_id=caller.person_id)
+
+
+@router.post("/{incident_id}/preview", summary="The messages a trigger would send; nothing sent")
+def preview(
+    incident_id: str,
+    body: PreviewBody,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def work() -> tuple[int, Any]:
+        service.approvals.authorize_reading(caller.person_id)
+        return 200, service.preview(
+            actor_id=caller.person_id,
+            values=body.data,
+            incident_id=incident_id,
+            trigger=body.trigger,
+        )
+
+    return run_once(request, caller, body, work)
+
+
+@router.post("/{incident_id}/fire", summary="Fire a trigger (a gated one asks for a decision)")
+def fire(
+    incident_id: str,
+    body: FireBody,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def work() -> tuple[int, Any]:
+        result = service.fire(
+            incident_id=incident_id,
+            trigger=body.trigger,
+            actor_id=caller.person_id,
+            values=body.data,
+        )
+        return 200, {
+            "result": result.result,
+            "state": result.state,
+            "approval_id": result.approval_id,
+        }
+
+    return run_once(request, caller, body, work)
+
+
+@router.get("/{incident_id}/events", summary="The incident's log, oldest first")
+def events(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
+    service.approvals.authorize_reading(caller.person_id)
+    return service.log(incident_id)
+
+
+@router.get("/{incident_id}/messages", summary="The incident's outgoing messages")
+def messages(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
+    service.approvals.authorize_reading(caller.person_id)
+    return [message_view(m) for m in service.messages(incident_id)]
