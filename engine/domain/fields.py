@@ -107,6 +107,12 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
             raise InvalidField(name, f"expected text, got {raw!r}")
         if len(raw) > MAX_TEXT:
             raise InvalidField(name, f"text is longer than {MAX_TEXT} characters")
+        if any(c in _CONTROL for c in raw):
+            raise InvalidField(
+                name,
+                "text holds a control character (only tab and line breaks are allowed)",
+                detail_sv="texten innehåller ett styrtecken (bara tabb och radbrytning går)",
+            )
         return raw.strip()
     if kind == "datetime":
         return _parse_time(name, raw, field, now, tz)
@@ -161,6 +167,11 @@ def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> An
         if value not in values:
             values.append(value)
     return values
+
+
+# Control characters other than tab and line breaks: invisible in messages, a NUL cannot even be
+# stored in PostgreSQL, and terminal escapes must not reach an operator's screen.
+_CONTROL = frozenset(chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n\r")
 
 
 def parse_payload(workflow: Workflow, raw: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:

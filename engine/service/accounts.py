@@ -111,7 +111,9 @@ class Accounts:
         """The live session of a cookie value, or None (unknown or expired)."""
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             found = uow.accounts.session(secret_hash(secret))
-        if found is None or found.expires_at <= self.workspace.clock.now():
+            # Someone removed from the directory is signed out, whatever their cookie says.
+            present = found is not None and found.person_id in self.workspace.directory(uow).people
+        if found is None or not present or found.expires_at <= self.workspace.clock.now():
             return None
         return found
 
@@ -161,7 +163,12 @@ class Accounts:
         """The person an API token belongs to; NotAuthenticated when unknown or revoked."""
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             token = uow.accounts.token_by_hash(secret_hash(secret))
-            if token is None or not token.active:
+            if (
+                token is None
+                or not token.active
+                # A person removed from the directory can no longer act, token or not.
+                or token.person_id not in self.workspace.directory(uow).people
+            ):
                 raise NotAuthenticated(
                     "The API token is unknown or revoked. Make a new one with "
                     "`driftplan users token PERSON`.",

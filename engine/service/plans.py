@@ -35,6 +35,8 @@ class PlanLibrary:
         self._declarations = declarations
         self._roots = roots
         self._by_sha: dict[str, Definition] = {}
+        # path -> (fingerprint of the folder's files, the definition or why it is invalid)
+        self._loaded: dict[Path, tuple[tuple[Any, ...], Definition | DefinitionError]] = {}
         self._lock = threading.Lock()
 
     def files(self) -> list[Path]:
@@ -81,13 +83,42 @@ class PlanLibrary:
                 names.append(f"{path.name} (invalid)")
         return names
 
+    def _fingerprint(self) -> tuple[Any, ...]:
+        """Name, size and change time of every file under the plans folder (the plans and
+        the templates beside them): a few dozen `stat` calls, instead of parsing and checking
+        the plan and rendering its templates on every command and web request."""
+        marks = []
+        for file in sorted(self.folder.rglob("*")):
+            try:
+                info = file.stat()
+            except OSError:  # removed while we looked: the next call sees the new state
+                continue
+            marks.append((str(file), info.st_size, info.st_mtime_ns))
+        return tuple(marks)
+
     def _load(self, path: Path) -> Definition:
-        return load_definition(
-            path,
-            known_kinds=self._known_kinds,
-            declarations=self._declarations,
-            roots=self._roots,
-        )
+        """The plan in `path`, loaded again only when a file in the folder changed."""
+        fingerprint = self._fingerprint()
+        with self._lock:
+            hit = self._loaded.get(path)
+        if hit is not None and hit[0] == fingerprint:
+            if isinstance(hit[1], DefinitionError):
+                raise hit[1]
+            return hit[1]
+        try:
+            definition = load_definition(
+                path,
+                known_kinds=self._known_kinds,
+                declarations=self._declarations,
+                roots=self._roots,
+            )
+        except DefinitionError as exc:
+            with self._lock:
+                self._loaded[path] = (fingerprint, exc)
+            raise
+        with self._lock:
+            self._loaded[path] = (fingerprint, definition)
+        return definition
 
     def cached(self, sha256: str) -> Definition | None:
         """The definition with this hash if this process has it already."""

@@ -89,7 +89,11 @@ class MessageRepository(Repository):
 
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
-        row = self._uow.execute(_GET_MESSAGE, {"b_id": message_id}).mappings().one_or_none()
+        row = (
+            None  # no stored id holds a NUL, and PostgreSQL refuses one in a parameter
+            if "\x00" in message_id
+            else self._uow.execute(_GET_MESSAGE, {"b_id": message_id}).mappings().one_or_none()
+        )
         if row is None:
             raise NotFound(f"Message '{message_id}' does not exist.")
         return _message(row)

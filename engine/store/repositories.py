@@ -185,7 +185,12 @@ class IncidentRepository(Repository):
         serializes writers, and SQLAlchemy leaves FOR UPDATE out there).
         """
         query = _GET_INCIDENT_LOCKED if for_update else _GET_INCIDENT
-        row = self._uow.execute(query, {"b_id": incident_id}).mappings().one_or_none()
+        # No stored id holds a NUL, and PostgreSQL refuses one in a parameter: not found.
+        row = (
+            None
+            if "\x00" in incident_id
+            else self._uow.execute(query, {"b_id": incident_id}).mappings().one_or_none()
+        )
         if row is None:
             raise NotFound(
                 f"Incident '{incident_id}' does not exist.",
@@ -318,7 +323,11 @@ class ApprovalRepository(Repository):
 
     def get(self, approval_id: str) -> Approval:
         """The approval, or NotFound."""
-        row = self._uow.execute(_GET_APPROVAL, {"b_id": approval_id}).mappings().one_or_none()
+        row = (
+            None  # see IncidentRepository.get
+            if "\x00" in approval_id
+            else self._uow.execute(_GET_APPROVAL, {"b_id": approval_id}).mappings().one_or_none()
+        )
         if row is None:
             raise NotFound(
                 f"Approval '{approval_id}' does not exist.",

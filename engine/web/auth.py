@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.bootstrap import App
 from engine.domain.accounts import WebSession
@@ -91,7 +92,15 @@ def check_csrf(request: Request, session: WebSession, supplied: str | None) -> N
         )
 
 
-def current_person(request: Request) -> Caller:
+# Declares the bearer scheme in the OpenAPI document; the header itself is read below, so
+# that a missing or malformed one is our 401 problem, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="An API token (`driftplan users token`).")
+
+
+def current_person(
+    request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Caller:
     """The caller of an API route: a bearer token, else a session (with CSRF on unsafe
     methods); NotAuthenticated (401) without either."""
     header = request.headers.get("authorization")

@@ -7,6 +7,7 @@ releases the key (the client may retry the same request).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,10 @@ def run_once(
     replay = idempotency.claim(caller.person_id, key, fingerprint)
     if replay is not None:
         media = "application/problem+json" if replay.status >= 400 else "application/json"
-        return Response(replay.body, replay.status, media_type=media, headers={REPLAYED: "true"})
+        extra = {REPLAYED: "true"}
+        if headers is not None and replay.status < 400:
+            extra |= headers(json.loads(replay.body))  # e.g. the Location of a declaration
+        return Response(replay.body, replay.status, media_type=media, headers=extra)
     try:
         status, text, response = answer()
     except BaseException:

@@ -57,6 +57,38 @@ TITLES = {
 }
 
 
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "detail_sv": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these problem statuses (application/problem+json)."""
+    return {
+        status: {
+            "description": TITLES.get(status, "Error"),
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
 def status_of(err: errors.DriftplanError) -> tuple[int, str]:
     """The HTTP status and problem slug of a deliberate error."""
     for cls, status, slug in STATUSES:

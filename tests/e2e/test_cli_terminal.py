@@ -12,17 +12,35 @@ HOSTILE = (
 )
 
 
-def test_hostile_scope_reaches_no_terminal_in_show_log_and_messages(
+def test_hostile_text_is_refused_as_data_and_reaches_no_terminal_as_a_comment(
     sqlite_workspace: Workspace,
 ) -> None:
-    """A scope full of OSC, CSI, C1 and backspace codes prints without a control character."""
-    incident = sqlite_workspace.declare(scope=HOSTILE)
-    assert "Ingen åtkomst" in sqlite_workspace.run("incident", "show", incident).stdout
+    """A scope full of OSC, CSI, C1 and backspace codes is refused as incident data (naming the
+    field); the same text as a decision's comment is kept, but prints without a control
+    character in show and log."""
+    incident = sqlite_workspace.declare()
+    refused = sqlite_workspace.fails(
+        "incident", "declare", "--as", "anna.andersson", "--set", f"scope={HOSTILE}"
+    )
+    assert "scope" in refused and ("styrtecken" in refused or "control character" in refused)
+    fired = sqlite_workspace.json(
+        "incident", "fire", incident, "enter_total_reserve", "--as", "anna.andersson"
+    )
+    sqlite_workspace.run(
+        "incident",
+        "approve",
+        fired["approval_id"],
+        "--as",
+        "margareta.lund",
+        "--comment",
+        HOSTILE,
+    )
     for command in (("incident", "show", incident), ("incident", "log", incident)):
         out = sqlite_workspace.run(*command).stdout
         assert not any(c in out for c in "\x1b\x07\x08\r\x9b"), (command, out)
-    shown = sqlite_workspace.json("incident", "show", incident)
-    assert shown["data"]["scope"] == HOSTILE  # the data itself is kept whole for tools
+    events = sqlite_workspace.json("incident", "log", incident)
+    comments = [e["data"].get("comment") for e in events if e["kind"] == "decision"]
+    assert comments == [HOSTILE]  # the data itself is kept whole for tools
 
 
 def test_rich_colours_pass_and_everything_else_is_dropped() -> None:

@@ -10,8 +10,11 @@ from fastapi.responses import Response
 from engine.web.api.models import DecisionBody
 from engine.web.auth import CallerDep, ServiceDep
 from engine.web.idempotent import run_once
+from engine.web.problems import documented
 
-router = APIRouter(prefix="/approvals", tags=["approvals"])
+router = APIRouter(
+    prefix="/approvals", tags=["approvals"], responses=documented(401, 403, 404, 409, 422)
+)
 
 
 @router.get("", summary="Open approval requests (the caller's own with mine=true)")

@@ -13,8 +13,11 @@ from engine.service.outbox import message_view
 from engine.web.api.models import DeclareBody, FireBody, PreviewBody
 from engine.web.auth import CallerDep, ServiceDep
 from engine.web.idempotent import run_once
+from engine.web.problems import documented
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(
+    prefix="/incidents", tags=["incidents"], responses=documented(401, 403, 404, 409, 422)
+)
 
 IdempotencyKey = Annotated[
     str | None,

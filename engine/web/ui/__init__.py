@@ -1,0 +1,1 @@
+"""The pages people use in a browser: sign-in, their pending decisions, decision links."""
