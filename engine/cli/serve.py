@@ -9,7 +9,8 @@ import typer
 
 from engine.bootstrap import build
 from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from
-from engine.web.server import is_loopback, serve
+from engine.errors import ConfigurationError
+from engine.web.server import check_public_url, is_loopback, serve
 
 app = typer.Typer()
 
@@ -39,6 +40,14 @@ def serve_command(
         if not settings.public_url and is_loopback(host):
             # On a developer's machine the listening address is where links point.
             settings.public_url = f"http://{host}:{port}"
+        if not settings.public_url:
+            raise ConfigurationError(
+                f"Serving on {host} needs DRIFTPLAN_PUBLIC_URL: the https address people reach "
+                "this service at (every link in a message starts with it).",
+                sv=f"För att köra på {host} behövs DRIFTPLAN_PUBLIC_URL: https-adressen som "
+                "människor når tjänsten på (varje länk i ett meddelande börjar med den).",
+            )
+        check_public_url(settings.public_url)  # before anything is created on disk
         application = build(settings, origin={**cli_origin(), "via": "web"})
         language = application.settings.lang
         url = application.settings.public_url or f"http://{host}:{port}"

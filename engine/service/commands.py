@@ -188,5 +188,6 @@ class Commands:
 
 
 def new_incident_id(now: datetime) -> str:
-    """Readable on the phone and in mail subjects, unique without coordination."""
-    return f"{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+    """Readable on the phone and in mail subjects, unique without coordination (32 random bits
+    a day: 24 gave a collision in a few hundred declarations under load)."""
+    return f"{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"

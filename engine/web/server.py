@@ -8,6 +8,7 @@ too. Also the one place that checks the public URL every link is built from.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -71,6 +72,24 @@ def serve(
     """Serve until interrupted; the worker runs beside the web app and stops with it."""
     check_public_url(app.settings.public_url)
     web = create_app(app)
+    config = uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="off",
+        server_header=False,
+    )
+    try:
+        # Bound before anything says "running": a taken port is a clear error (exit 1).
+        sock = config.bind_socket()
+    except (OSError, SystemExit) as error:
+        raise ConfigurationError(
+            f"Cannot listen on {host}:{port} ({error}); choose another --port or stop what "
+            "uses it.",
+            sv=f"Kan inte lyssna på {host}:{port} ({error}); välj en annan --port eller stoppa "
+            "det som använder den.",
+        ) from None
     worker = Worker(app)
     web.state.leader = lambda: worker.leader
     stop = threading.Event()
@@ -81,15 +100,17 @@ def serve(
         name="driftplan-worker",
         daemon=True,
     )
-    config = uvicorn.Config(
-        web, host=host, port=port, log_level="info", lifespan="off", server_header=False
-    )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with Python's default
+    # action that would kill the process before the worker is stopped and the database closed.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
     thread.start()
     try:
         if on_ready is not None:
             on_ready()
-        server.run()
+        server.run(sockets=[sock])
     finally:
         stop.set()
         thread.join(30)
+        sock.close()
+        signal.signal(signal.SIGTERM, previous)
