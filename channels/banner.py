@@ -32,15 +32,18 @@ from filelock import FileLock
 
 from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import atomic_write
-from channels.mime import clean_header, clean_text, paragraphs_html
+from channels.mime import clean_header, clean_text, html_datetime, paragraphs_html
 from channels.refusals import SettingRefused, publish_folder
 from engine.definition.channel_settings import ChannelSettings
+from engine.definition.severity import SEVERITIES
 from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
 __all__ = ["SEVERITIES", "BannerChannel", "banner_document", "banner_script"]
 
-SEVERITIES = ("info", "warning", "critical")
+# The plan's severities (engine.definition.severity), one CSS class each; the quiet ones are
+# announced politely (role "status"), the others interrupt (role "alert").
+_QUIET = ("info", "resolved")
 SCHEMA_VERSION = 1
 _UPDATED_LABEL = {"sv": "Uppdaterad", "en": "Updated"}
 _PREFIX_OK = re.compile(r"^[A-Za-z0-9_-]*$")
@@ -68,7 +71,7 @@ _SCRIPT = """\
     while (box.firstChild) {{ box.removeChild(box.firstChild); }}
     var severity = {severities}.indexOf(notice.severity) >= 0 ? notice.severity : "warning";
     box.className = "driftplan-banner driftplan-banner-" + severity;
-    box.setAttribute("role", severity === "info" ? "status" : "alert");
+    box.setAttribute("role", {quiet}.indexOf(severity) >= 0 ? "status" : "alert");
     if (typeof notice.language === "string") {{ box.setAttribute("lang", notice.language); }}
     var title = document.createElement("strong");
     title.textContent = String(notice.title || "");
@@ -114,6 +117,7 @@ def banner_script(prefix: str = "") -> str:
         prefix=prefix,
         json_name=json.dumps(f"{prefix}banner.json"),
         severities=json.dumps(list(SEVERITIES)),
+        quiet=json.dumps(list(_QUIET)),
     )
 
 
@@ -152,15 +156,16 @@ def banner_fragment(document: Mapping[str, object], *, timezone: str = "") -> st
         return "<!-- driftplan: ingen aktiv driftinformation / no active notice -->\n"
     language = str(document["language"])
     attr = {k: html.escape(str(document[k]), quote=True) for k in ("severity", "language")}
-    role = "status" if document["severity"] == "info" else "alert"
-    updated = html.escape(str(document["updated_at"]))
+    role = "status" if document["severity"] in _QUIET else "alert"
+    updated = str(document["updated_at"])
+    stamp = html_datetime(_parsed(updated))  # HTML allows milliseconds at most
     parts = [
         f'<div class="driftplan-banner driftplan-banner-{attr["severity"]}" role="{role}" '
         f'lang="{attr["language"]}">',
         f'<strong class="driftplan-banner-title">{html.escape(str(document["title"]))}</strong>',
         paragraphs_html(str(document["text"])),
         f'<p class="driftplan-banner-updated">{_UPDATED_LABEL.get(language, "Uppdaterad")} '
-        f'<time datetime="{updated}">{_local(updated, timezone)}</time></p>',
+        f'<time datetime="{stamp}">{_local(updated, timezone)}</time></p>',
     ]
     link = document.get("link")
     if isinstance(link, str) and link.startswith(("https://", "http://")):

@@ -1,18 +1,23 @@
 """The calendar channel (kind "calendar"): meeting invitations as e-mail with an iCalendar request.
 
 Owns the iCalendar part: a `METHOD:REQUEST` VEVENT whose UID derives from the message id (so a
-retried invitation updates the same calendar entry instead of adding a second), times in UTC, the
-organizer, and the recipient as ATTENDEE. Each recipient's copy names only that recipient as
+retried invitation updates the same calendar entry instead of adding a second), DTSTART/DTEND in
+the plan's timezone with its VTIMEZONE (UTC times only when the plan's zone is UTC), LOCATION when
+the meeting or the channel names one, the organizer with a name (CN), and the recipient as
+ATTENDEE. Each recipient's copy names only that recipient as
 attendee: the e-mail rule that addresses do not leak between recipients holds for invitations too.
 The request goes in twice, as calendar clients expect: as a `text/calendar; method=REQUEST`
-alternative of the body and as an `invite.ics` attachment. Sending is `EmailChannel`'s.
+alternative of the body and as an `invite.ics` attachment, both base64-encoded so that the CRLF
+line endings RFC 5545 demands survive any mail path and the file outbox byte for byte. Sending is
+`EmailChannel`'s.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +31,7 @@ from channels.mime import (
     envelope_address,
     exercise_subject,
     format_message_id,
+    sender_address,
     text_to_html,
 )
 from channels.smtp_email import EmailChannel
@@ -35,6 +41,7 @@ from engine.ports import Meeting, OutgoingMessage, Recipient
 
 __all__ = ["CalendarChannel", "build_invitation"]
 
+_ICS_PARAMS = {"method": "REQUEST", "charset": "utf-8"}
 _LABELS = {
     "sv": {"when": "Tid", "where": "Plats", "none": "meddelas senare"},
     "en": {"when": "Time", "where": "Location", "none": "to be announced"},
@@ -46,6 +53,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name or "Europe/Stockholm")
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
 def _cal_address(address: str, name: str) -> vCalAddress:
     value = vCalAddress(f"mailto:{address}")
     if name:
@@ -55,25 +69,43 @@ def _cal_address(address: str, name: str) -> vCalAddress:
 
 
 def build_invitation(
-    message: OutgoingMessage, meeting: Meeting, *, organizer: str, attendee: Address, location: str
+    message: OutgoingMessage,
+    meeting: Meeting,
+    *,
+    organizer: str,
+    attendee: Address,
+    location: str,
+    timezone: str = "",
+    from_name: str = "",
 ) -> str:
-    """The iCalendar text (METHOD:REQUEST, one VEVENT) of one recipient's invitation."""
+    """The iCalendar text (METHOD:REQUEST, one VEVENT, CRLF line ends) of one invitation.
+
+    `organizer` is the channel's From value; the meeting's own organizer wins when it names one.
+    Times are in `timezone` (the plan's) with its VTIMEZONE, which clients need to show a local
+    time right across a daylight-saving change; a plan in UTC gets UTC times and no VTIMEZONE.
+    """
+    zone = _zone(timezone)
+    starts = _utc(meeting.starts_at).astimezone(zone)
+    ends = _utc(meeting.starts_at + meeting.duration).astimezone(zone)
     calendar = Calendar()
     calendar.add("prodid", "-//driftplan//driftplan//SV")
     calendar.add("version", "2.0")
     calendar.add("method", "REQUEST")
     event = Event()
-    event.add("uid", format_message_id(message.message_id).strip("<>"))
+    domain = envelope_address(organizer).rpartition("@")[2]
+    event.add("uid", format_message_id(message.message_id, domain).strip("<>"))
     event.add("dtstamp", _utc(message.created_at))
-    event.add("dtstart", _utc(meeting.starts_at))
-    event.add("dtend", _utc(meeting.starts_at + meeting.duration))
+    event.add("dtstart", starts)
+    event.add("dtend", ends)
     event.add("sequence", 0)
     event.add("status", "CONFIRMED")
     event.add("summary", clean_header(meeting.title) or exercise_subject(message))
     event.add("description", message.body_text)
     if location:
-        event.add("location", location)
+        event.add("location", clean_header(location))
     organizer_name, organizer_addr = organizer_parts(meeting, organizer)
+    if not organizer_name:
+        organizer_name = sender_address(organizer, from_name, message.language).display_name
     event.add("organizer", _cal_address(organizer_addr, organizer_name))
     guest = _cal_address(attendee.addr_spec, attendee.display_name)
     guest.params["ROLE"] = "REQ-PARTICIPANT"
@@ -81,15 +113,23 @@ def build_invitation(
     guest.params["RSVP"] = "TRUE"
     event.add("attendee", guest)
     calendar.add_component(event)
+    if zone is not UTC:
+        # Only the years around the meeting: a VTIMEZONE with every rule since 1970 is long, and
+        # the transitions near the meeting are all a client needs.
+        calendar.add_missing_timezones(
+            first_date=date(starts.year - 1, 1, 1), last_date=date(ends.year + 2, 1, 1)
+        )
     ical: bytes = calendar.to_ical()
     return ical.decode("utf-8")
 
 
 def organizer_parts(meeting: Meeting, mail_from: str) -> tuple[str, str]:
-    """(name, address) of the organizer: the meeting's organizer if it is an address, else ours."""
+    """(name, address) of the organizer: the meeting's organizer if it gives an address (with
+    its name, if any), else its name with our sender address."""
     if "@" in meeting.organizer:
-        return "", envelope_address(meeting.organizer) or envelope_address(mail_from)
-    return meeting.organizer, envelope_address(mail_from)
+        name, address = parseaddr(clean_header(meeting.organizer))
+        return clean_header(name), address or envelope_address(mail_from)
+    return clean_header(meeting.organizer), envelope_address(mail_from)
 
 
 class CalendarChannel(EmailChannel):
@@ -107,10 +147,7 @@ class CalendarChannel(EmailChannel):
             )
 
     def _local(self, moment: datetime) -> str:
-        try:
-            zone = ZoneInfo(self.settings.get("timezone", "") or "Europe/Stockholm")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
+        zone = _zone(self.settings.get("timezone", ""))
         return _utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
     def compose(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> EmailMessage:
@@ -126,17 +163,24 @@ class CalendarChannel(EmailChannel):
         )
         text = f"{details}\n{message.body_text}"
         ical = build_invitation(
-            message, meeting, organizer=self.mail_from, attendee=to, location=location
-        )
+            message,
+            meeting,
+            organizer=self.mail_from,
+            attendee=to,
+            location=location,
+            timezone=self.settings.get("timezone", ""),
+            from_name=self.from_name,
+        ).encode("utf-8")
         return build_email(
             message,
             to,
             mail_from=self.mail_from,
+            from_name=self.from_name,
             text=text,
             # The invitation's HTML is built from the text so the meeting details are in it too.
             html_body=text_to_html(text, language=message.language),
             parts=[
-                Attachment(ical, "calendar", {"method": "REQUEST"}),
-                Attachment(ical, "calendar", {"method": "REQUEST"}, filename="invite.ics"),
+                Attachment(ical, "calendar", _ICS_PARAMS),
+                Attachment(ical, "calendar", _ICS_PARAMS, filename="invite.ics"),
             ],
         )

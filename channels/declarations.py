@@ -23,18 +23,23 @@ _SMTP_ENVIRONMENT = {
     "user": "DRIFTPLAN_SMTP_USER",
     "password": "DRIFTPLAN_SMTP_PASSWORD",
     "mail_from": "DRIFTPLAN_MAIL_FROM",
+    "from_name": "DRIFTPLAN_MAIL_FROM_NAME",
 }
 _SMTP_CONNECTION = ("host", "port", "security", "user", "mail_from", "timeout", "helo")
 
+# The From display name every recipient sees ("SAMSA driftinformation"); a plan may set it per
+# channel, DRIFTPLAN_MAIL_FROM_NAME for the installation.
+_SENDER_NAME = ("from_name",)
 EMAIL = ChannelSettings(
     connection=_SMTP_CONNECTION,
     secret=("password",),
+    public=_SENDER_NAME,
     environment=_SMTP_ENVIRONMENT,
 )
 NEWSLETTER = ChannelSettings(
     connection=_SMTP_CONNECTION,
     secret=("password",),
-    public=("list_id",),  # the List-Id header every subscriber sees
+    public=("list_id", *_SENDER_NAME),  # the List-Id header every subscriber sees
     environment=_SMTP_ENVIRONMENT,
 )
 CALENDAR = ChannelSettings(
@@ -42,6 +47,7 @@ CALENDAR = ChannelSettings(
     # the invited people.
     connection=(*_SMTP_CONNECTION, "meeting_location", "timezone"),
     secret=("password",),
+    public=_SENDER_NAME,
     environment={**_SMTP_ENVIRONMENT, "meeting_location": "DRIFTPLAN_MEETING_LOCATION"},
 )
 _PUBLISH_ENVIRONMENT = {"publish_dir": "DRIFTPLAN_PUBLISH_DIR", "base_url": "DRIFTPLAN_PUBLIC_URL"}

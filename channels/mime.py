@@ -32,9 +32,11 @@ __all__ = [
     "envelope_address",
     "exercise_subject",
     "format_message_id",
+    "html_datetime",
     "insert_html",
     "paragraphs_html",
     "recipient_address",
+    "sender_address",
     "text_to_html",
 ]
 
@@ -49,13 +51,16 @@ _UNPRINTABLE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
 )
 EXERCISE_MARK = "ÖVNING"
+# The From display name when neither the channel's `from_name` nor `mail_from` gives one: mail
+# from a bare address looks like spam to people and to filters (issue #11).
+DEFAULT_SENDER_NAME = {"sv": "Driftinformation", "en": "Service information"}
 
 
 @dataclass(frozen=True)
 class Attachment:
     """A text part for `build_email`: inline alternative (calendar) or attachment (invite.ics)."""
 
-    content: str
+    content: str | bytes  # bytes go base64-encoded, byte for byte (iCalendar's CRLF survives)
     subtype: str  # text/<subtype>
     params: Mapping[str, str]
     filename: str = ""  # empty: an alternative body part; set: a downloadable attachment
@@ -81,12 +86,38 @@ def paragraphs_html(text: str) -> str:
     )
 
 
-def format_message_id(message_id: str) -> str:
-    """`<message_id>`, with a domain added when the stored id lacks one."""
+def html_datetime(value: datetime | str) -> str:
+    """A `<time datetime>` value: UTC with at most millisecond precision, as HTML requires
+    (the W3C checker refuses the microseconds `isoformat` gives)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return _aware(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def format_message_id(message_id: str, domain: str = "") -> str:
+    """`<message_id>` on a real domain: a stored id without one, or with a dotless placeholder
+    such as "@driftplan", takes `domain` (the sender's); without `domain` it is kept as it is.
+
+    Receivers and spam filters expect the right-hand side to be a domain the sender controls;
+    the local part stays the stored id, so every copy and every retry keeps the same id.
+    """
     bare = clean_header(message_id).strip("<> ").replace(" ", "")
-    if "@" not in bare:
-        bare = f"{bare}@driftplan"
-    return f"<{bare}>"
+    local, at, right = bare.rpartition("@")
+    if not at:
+        local, right = bare, ""
+    domain = clean_header(domain).strip("<>@ ").lower()
+    if domain and "." in domain and "." not in right:
+        right = domain
+    return f"<{local}@{right or 'driftplan'}>"
+
+
+def sender_address(mail_from: str, from_name: str = "", language: str = "sv") -> Address:
+    """The From address: `from_name` (the channel setting) if set, else the display name in
+    `mail_from`, else a neutral name in the message's language."""
+    name, addr = parseaddr(clean_header(mail_from))
+    shown = clean_header(from_name) or clean_header(name)
+    shown = shown or DEFAULT_SENDER_NAME.get(language, DEFAULT_SENDER_NAME["sv"])
+    username, _, domain = addr.rpartition("@")
+    return Address(display_name=shown, username=username, domain=domain)
 
 
 def recipient_address(recipient: Recipient) -> Address:
@@ -137,6 +168,7 @@ def build_email(
     to: Address,
     *,
     mail_from: str,
+    from_name: str = "",
     text: str | None = None,
     html_body: str | None = None,
     headers: Mapping[str, str] | None = None,
@@ -149,19 +181,18 @@ def build_email(
     `policy.default` would refuse any CR/LF that slipped through anyway.
     """
     email = EmailMessage(policy=policy.default)
-    email["From"] = clean_header(mail_from)
+    sender = sender_address(mail_from, from_name, message.language)
+    email["From"] = sender
     email["To"] = to
     email["Subject"] = exercise_subject(message)
     email["Date"] = format_datetime(_aware(message.created_at))
-    email["Message-ID"] = format_message_id(message.message_id)
+    email["Message-ID"] = format_message_id(message.message_id, sender.domain)
     if message.reply_to.strip():
         email["Reply-To"] = clean_header(message.reply_to)
     email["X-Driftplan-Incident"] = clean_header(message.incident_id)
     email["X-Driftplan-Channel"] = clean_header(message.channel)
     if message.exercise:
         email["X-Driftplan-Exercise"] = "yes"
-    if message.language:
-        email["Content-Language"] = clean_header(message.language)
     # Suppresses vacation auto-replies to a bulk notice (RFC 3834 convention, widely honoured).
     email["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
@@ -178,15 +209,22 @@ def build_email(
     # calendar clients look for text/calendar among the alternatives of the body.
     for part in listed:
         if not part.filename:
-            _alternative(email).add_alternative(
-                part.content, subtype=part.subtype, params=dict(part.params)
-            )
+            _alternative(email).add_alternative(*_content(part), params=dict(part.params))
     for part in listed:
         if part.filename:
-            email.add_attachment(
-                part.content, subtype=part.subtype, params=dict(part.params), filename=part.filename
-            )
+            email.add_attachment(*_content(part), params=dict(part.params), filename=part.filename)
+    if message.language:
+        # Last: set_content() drops every Content-* header, and turning the message multipart
+        # moves them into the first part, where readers of the whole message do not look.
+        email["Content-Language"] = clean_header(message.language)
     return email
+
+
+def _content(part: Attachment) -> tuple[object, ...]:
+    """Positional content arguments of `part` for the email package's content manager."""
+    if isinstance(part.content, bytes):
+        return (part.content, "text", part.subtype)
+    return (part.content, part.subtype)
 
 
 def _alternative(email: EmailMessage) -> EmailMessage:

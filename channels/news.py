@@ -28,7 +28,7 @@ from filelock import FileLock
 
 from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import atomic_write, safe_name
-from channels.mime import clean_header, clean_text, paragraphs_html
+from channels.mime import clean_header, clean_text, html_datetime, paragraphs_html
 from channels.refusals import SettingRefused, publish_folder
 from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
@@ -179,7 +179,7 @@ class NewsChannel:
             f"{title} – {html.escape(self._site_title(entry['language']))}",
             f"<article>\n<h1>{title}</h1>\n"
             f'<p class="meta">{words["published"]} '
-            f'<time datetime="{html.escape(entry["published"])}">'
+            f'<time datetime="{html_datetime(entry["published"])}">'
             f"{self._shown(entry['published'])}</time>{exercise}</p>\n"
             f"{paragraphs_html(entry['text'])}\n</article>\n"
             f'<p><a href="index.html">{words["all"]}</a></p>',
@@ -189,7 +189,7 @@ class NewsChannel:
         words = _labels(language)
         items = [
             f'<li><a href="{html.escape(e["page"], quote=True)}">{html.escape(e["title"])}</a> '
-            f'<time datetime="{html.escape(e["published"])}">{self._shown(e["published"])}</time>'
+            f'<time datetime="{html_datetime(e["published"])}">{self._shown(e["published"])}</time>'
             + (f" · {words['exercise']}" if e["exercise"] else "")
             + "</li>"
             for e in entries

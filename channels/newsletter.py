@@ -5,11 +5,17 @@ the text and HTML bodies, `List-Unsubscribe` + `List-Unsubscribe-Post` (RFC 8058
 large mailbox providers require for bulk mail) and `List-Id` (RFC 2919). Sending, retries and the
 file outbox are `EmailChannel`'s. A subscriber without a usable unsubscribe URL gets nothing
 (permanent, per recipient): bulk mail without a way out must not be sent.
+
+The unsubscribe URL must be https: RFC 8058 one-click needs it, and a plain-http link would carry
+the subscriber's token in clear. Plain http is accepted only for this machine (127.0.0.0/8, ::1,
+localhost — the loopback development setup `DRIFTPLAN_PUBLIC_URL` allows), and such a copy has
+`List-Unsubscribe` without `List-Unsubscribe-Post`, since one-click is defined for https only.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -31,13 +37,28 @@ _LABELS = {
 _FORBIDDEN_IN_URL = re.compile(r"[\s<>\"'\\]")
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_unsubscribe_url(url: str | None) -> str:
-    """`url` if it is an absolute http(s) URL safe in a header and an href; else ValueError."""
+    """`url` if it is an absolute https URL (http only on loopback) safe in a header and an
+    href; else ValueError."""
     if not url:
         raise ValueError("subscriber has no unsubscribe URL")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc or _FORBIDDEN_IN_URL.search(url):
         raise ValueError(f"unusable unsubscribe URL {url!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+        raise ValueError(
+            f"unsubscribe URL {url!r} is not https; set DRIFTPLAN_PUBLIC_URL to the https "
+            "address of the service"
+        )
     return url
 
 
@@ -74,12 +95,16 @@ class NewsletterChannel(EmailChannel):
             message,
             to,
             mail_from=self.mail_from,
+            from_name=self.from_name,
             text=text,
             html_body=insert_html(rich, footer),
-            headers={
-                "List-Id": self.list_id(message),
-                "List-Unsubscribe": f"<{url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Precedence": "bulk",
-            },
+            headers=_list_headers(self.list_id(message), url),
         )
+
+
+def _list_headers(list_id: str, url: str) -> dict[str, str]:
+    headers = {"List-Id": list_id, "List-Unsubscribe": f"<{url}>"}
+    if url.startswith("https://"):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    headers["Precedence"] = "bulk"
+    return headers

@@ -251,13 +251,18 @@ class EmailChannel:
             return self._config.mail_from
         return self.settings.get("mail_from", "") or "driftplan@localhost"
 
+    @property
+    def from_name(self) -> str:
+        """The From display name set for the channel ("" when `mail_from` or the default names)."""
+        return self.settings.get("from_name", "")
+
     # Hooks for the newsletter and calendar channels.
     def check(self, message: OutgoingMessage) -> None:
         """Raise PermanentDeliveryError for a message this kind can never deliver."""
 
     def compose(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> EmailMessage:
         """One recipient's copy; raise `ValueError` when this recipient cannot get one."""
-        return build_email(message, to, mail_from=self.mail_from)
+        return build_email(message, to, mail_from=self.mail_from, from_name=self.from_name)
 
     def deliver(self, message: OutgoingMessage) -> DeliveryReport:
         """Send one copy per recipient; see the module docstring for the failure rules."""
@@ -326,7 +331,9 @@ class EmailChannel:
                 )
                 continue
             if shared is None:
-                template = build_email(message, to, mail_from=self.mail_from)
+                template = build_email(
+                    message, to, mail_from=self.mail_from, from_name=self.from_name
+                )
                 del template["To"]
                 shared = template.as_bytes(policy=SMTP_POLICY)
             # formataddr quotes the name and RFC 2047-encodes a non-ASCII one; it is far cheaper

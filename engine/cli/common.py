@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from engine.bootstrap import App, build
@@ -37,8 +37,28 @@ AsOpt = Annotated[str, typer.Option("--as", help="Your person id in the director
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE (repeatable).")]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="sv or en (DRIFTPLAN_LANG).")]
 
+# Piped output is read by programs (grep, awk, a shell loop over ids): with no terminal there is
+# no width to fit, and fitting to rich's default 80 columns cut ids short with "…".
+PIPED_WIDTH = 1000
+
+
+class _OutConsole(Console):
+    """Standard output's console: a terminal's width on a terminal, `PIPED_WIDTH` otherwise."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        if self.is_terminal:
+            return measured
+        return ConsoleDimensions(max(measured.width, PIPED_WIDTH), measured.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 err_console = Console(file=safe_stderr(), highlight=False)
-out_console = Console(file=safe_stdout(), highlight=False, soft_wrap=True)
+out_console = _OutConsole(file=safe_stdout(), highlight=False, soft_wrap=True)
 
 
 _language = {"current": ""}  # the language of the running command, for its error messages

@@ -28,6 +28,7 @@ from engine.texts import label, t
 
 if TYPE_CHECKING:
     # Imported when an exercise runs, not by every CLI call: they pull in APScheduler.
+    from engine.definition.schema import Workflow
     from engine.domain.model import Message
     from engine.exercise.runner import Observation, RunResult
 
@@ -128,39 +129,40 @@ def print_summary(
     speeds: list[float],
     zone: ZoneInfo,
     audiences: Mapping[str, str] | None = None,
+    *,
+    workflow: Workflow,
 ) -> None:
     """The exercise leader's summary: informing, reminders, decisions, ÖVNING marking.
 
     `audiences` maps the plan's audience ids to their titles, for the informing table."""
+    from engine.exercise.scores import informing  # noqa: PLC0415 (with the exercise only)
+
     titles = audiences or {}
     start = result.declared_at
-    by_id = {m.id: m for m in result.messages}
-    first: dict[str, tuple[datetime, str]] = {}
-    for event in result.events:
-        data = event["data"]
-        if event["kind"] != "delivery" or data.get("status") != "sent" or not data["results"]:
-            continue
-        message = by_id.get(data["message_id"])
-        if message is not None and message.audience not in first:
-            first[message.audience] = (datetime.fromisoformat(event["at"]), message.channel)
     inform = Table(title=_text("inform", language))
     for col in ("audience", "after", "channel", "first"):
         inform.add_column(_text(col, language))
-    for audience in sorted({m.audience for m in result.messages}):
-        if audience in first:
-            at, channel = first[audience]
-            inform.add_row(
-                titles.get(audience, audience),
-                _took(at - start),
-                channel,
-                f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
-            )
+    rows = informing(
+        events=result.events,
+        messages=result.messages,
+        approvals=result.approvals,
+        workflow=workflow,
+        declared_at=result.declared_at,
+        speeds=result.speeds,
+    )
+    for row in rows:
+        if row.approvers_of:
+            gate = next((t for t in workflow.transitions if t.trigger == row.approvers_of), None)
+            title = localized(gate.title, language) if gate else row.approvers_of
+            label_ = "Beslutsfattare" if language == "sv" else "Approvers"
+            who = f"{label_} ({title or row.approvers_of})"
+        else:
+            who = titles.get(row.audience, row.audience)
+        if row.at is None or row.after is None:
+            inform.add_row(who, _text("nobody", language), "", _text("never", language))
         else:
             inform.add_row(
-                titles.get(audience, audience),
-                _text("nobody", language),
-                "",
-                _text("never", language),
+                who, _took(row.after), row.channel, f"{row.at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
             )
     out_console.print(inform)
 
@@ -301,14 +303,14 @@ def exercise(
                 result = runner.run()
             finally:
                 runner.close()
-            out_console.rule()
+            out_console.rule(characters="─")
             workflow = runner.app.plans.current(parsed.plan).workflow
             zone = ZoneInfo(workflow.document.timezone)
             audiences = {
                 name: localized(audience.title, language) or name
                 for name, audience in workflow.audiences.items()
             }
-            print_summary(result, language, runner.speeds, zone, audiences)
+            print_summary(result, language, runner.speeds, zone, audiences, workflow=workflow)
             return 1 if result.problems else 0
         finally:
             if remove:

@@ -41,14 +41,18 @@ from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.definition.wording import template_filters
+
 __all__ = [
     "APPROVAL_KEYS",
+    "DECISION_KEYS",
     "MAX_OUTPUT",
     "MAX_REPEAT",
     "MAX_VALUE",
     "MAX_WORK",
     "RENDER_SECONDS",
     "RESERVED",
+    "TIMER_KEYS",
     "FieldText",
     "RenderLimitExceeded",
     "compile_template",
@@ -71,20 +75,21 @@ MAX_REPEAT = 10_000
 _MAX_EXPONENT = 100
 
 # Top-level names the engine fills; plan fields may not shadow them (engine.service.messages).
-RESERVED = ("service", "incident", "document", "approval", "now", "exercise", "language")
+RESERVED = (
+    "service", "incident", "document", "approval", "decision", "timer", "now", "exercise",
+    "language",
+)  # fmt: skip
 # The `approval` variables of gate messages (request, reminder, expiry).
 APPROVAL_KEYS = [
-    "id",
-    "title",
-    "approvers",
-    "requested_by",
-    "requested_by_id",
-    "requested_at",
-    "contacts",
-    "expires_at",
-    "subregions",
-    "url",
-]
+    "id", "title", "approvers", "requested_by", "requested_by_id", "requested_at", "contacts",
+    "expires_at", "subregions", "url",
+]  # fmt: skip
+# The `decision` variables of messages a decision set off: the role the decider decided in
+# (its title), the person's name, and the decision's time, comment and phone record.
+DECISION_KEYS = ["role", "by", "by_id", "at", "comment", "recorded_by", "reference"]
+# The `timer` variables of messages a state timer sends: `every`/`after` are durations, worded
+# by the `duration` filter ("1 timme").
+TIMER_KEYS = ["id", "title", "every", "after"]
 
 _LOOP_FILTER = "driftplan_loop_guard"
 _NUMBER = re.compile(r"\d+")
@@ -311,6 +316,7 @@ class Sandbox(SandboxedEnvironment):
         super().__init__(undefined=PrintStrictUndefined, autoescape=False, extensions=[_LoopGuard])
         # lipsum(n, ...) writes n paragraphs at the caller's choice: nothing a notice needs.
         self.globals.pop("lipsum", None)
+        self.filters.update(template_filters())  # language-aware lists, durations, times
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
         self.filters[_LOOP_FILTER] = _loop_guard
 

@@ -15,15 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from engine.definition.durations import parse_duration
+from engine.definition.severity import Severity
 
 NAME_RE = r"^[a-z][a-z0-9_]*$"
 NAME_HELP = "lowercase letters, digits and _ , starting with a letter"
 
 
 def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    return parse_duration(value)
+    return value if isinstance(value, timedelta) else parse_duration(value)
 
 
 def _text(value: object) -> dict[str, str]:
@@ -40,10 +39,8 @@ def _text(value: object) -> dict[str, str]:
 
 
 def _names(value: object) -> list[str]:
-    """One name or a list of names."""
-    if isinstance(value, str):
-        return [value]
-    return value  # type: ignore[return-value]  # pydantic checks the list's items next
+    """One name or a list of names (pydantic checks the list's items next)."""
+    return [value] if isinstance(value, str) else value  # type: ignore[return-value]
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
@@ -186,8 +183,11 @@ class Notify(Strict):
     audience: Name | None = None
     roles: Names = Field(default_factory=list)  # send to people with these roles instead
     to_approvers: bool = False  # gate reminders: the eligible approvers of the request
+    to_requester: bool = False  # gate messages: also the person who made the request
     meeting: MeetingSpec | None = None
     clear: bool = False  # withdraw the current notice (banner) instead of publishing one
+    carried: bool = False  # only those of `channels` that carried this incident's messages
+    severity: Severity | None = None  # how prominent (banner); default: the state's severity
 
 
 class Action(Strict):
@@ -287,6 +287,7 @@ class StateDef(Strict):
     on_enter: list[Action] = Field(default_factory=list)
     on_exit: list[Action] = Field(default_factory=list)
     timers: list[TimerDef] = Field(default_factory=list)
+    severity: Severity | None = None  # of the notices sent in this stage (see severity.py)
 
 
 class GateScope(Strict):
@@ -308,6 +309,9 @@ class Gate(Strict):
     recordable_by: Names = Field(default_factory=list)
     title: Text | None = None
     notify: Notify | None = None  # sent to the approvers when a request is created
+    apply: Literal["all", "per_slot"] = "all"  # per_slot: each approved slot takes effect alone
+    join: Name | None = None  # per_slot: the trigger later slots apply once the state moved
+    on_expire: Action | None = None  # who is told when a request expires undecided
 
 
 class TransitionDef(Strict):

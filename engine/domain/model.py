@@ -317,6 +317,7 @@ class Message:
     clear: bool = False
     exercise: bool = False
     meeting: dict[str, Any] | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # hints for the channel: the severity
     results: list[DeliveryResult] = field(default_factory=list)  # the latest per address
     last_error: str = ""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,9 @@ class RunResult:
     approvals: list[Approval]
     data_dir: Path
     problems: list[str]
+    # (virtual instant, speed from then on), oldest first: scores convert delivery work back to
+    # real seconds with it (engine.exercise.scores).
+    speeds: list[tuple[datetime, float]] = field(default_factory=list)
 
 
 class ExerciseRunner:
@@ -103,6 +106,7 @@ class ExerciseRunner:
         # Paused until run(): building the installation must not use up virtual minutes.
         self.clock = ScaledClock(start, script.speed * self.factor, paused=True)
         self.speeds = [script.speed * self.factor]
+        self.speed_log: list[tuple[datetime, float]] = [(start, script.speed * self.factor)]
         self.start = start
         # Never the installation's own database: the exercise gets its own SQLite file.
         settings = Settings(data=data_dir, workflows=workflows, database_url=None)
@@ -127,10 +131,12 @@ class ExerciseRunner:
         self.app.service.directory.import_file(self.script.directory)
         started = time.monotonic()
         start = self.start
-        self.clock.resume()
+        # Starting the scheduler and the delivery thread takes real time that at ×3000 would
+        # be minutes of the script: the clock runs only once they are up.
         self._start_alarm()
         delivery = threading.Thread(target=self._deliver_loop, name="exercise-outbox")
         delivery.start()
+        self.clock.resume()
         try:
             for step in self.script.steps:
                 self._wait_until(start + step.offset)
@@ -159,6 +165,7 @@ class ExerciseRunner:
         self.clock.pause()  # stopping the scheduler takes real time that is not the script's
         self.alarm.stop()
         self.clock.set_speed(speed * self.factor)
+        self.speed_log.append((self.clock.now(), speed * self.factor))
         self.clock.resume()
         self._start_alarm()
         self.speeds.append(speed * self.factor)
@@ -166,8 +173,12 @@ class ExerciseRunner:
 
     def _wait_until(self, virtual: datetime) -> None:
         while (delay := self.clock.real_delay(virtual)) > 0:
-            self._report()
-            time.sleep(min(delay, 0.005))
+            # Reading the log takes milliseconds, which at ×3000 are virtual seconds: only
+            # while the step is not about to come, so that it starts on time.
+            if delay > 0.05:
+                self._report()
+                delay = self.clock.real_delay(virtual)
+            time.sleep(max(0.0, min(delay, 0.005)))
 
     def _deliver_loop(self) -> None:
         """The outbox, on its own thread, so that a slow delivery never makes a step late."""
@@ -337,6 +348,7 @@ class ExerciseRunner:
             approvals,
             self.data_dir,
             list(self.problems),
+            list(self.speed_log),
         )
 
     def close(self) -> None:

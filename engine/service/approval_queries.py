@@ -13,7 +13,7 @@ from engine.definition.definition import Definition
 from engine.domain.machine import evaluator_for
 from engine.domain.model import Approval, ApprovalStatus
 from engine.domain.outcome import Actor
-from engine.errors import NotAuthorized
+from engine.errors import NotAuthorized, NotFound
 from engine.service.approval_view import approval_context, describe_slots, slot_of
 from engine.service.workspace import Workspace
 
@@ -24,11 +24,24 @@ class ApprovalQueries:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
 
-    def authorize_reading(self, person_id: str, what: str = "incidents") -> Actor:
-        """The person, when they may read incidents; NotAuthorized (naming the roles) if not."""
+    def authorize_reading(
+        self, person_id: str, what: str = "incidents", *, incident_id: str | None = None
+    ) -> Actor:
+        """The person, when they may read incidents; NotAuthorized (naming the roles) if not.
+
+        With `incident_id` the roles are those of the plan version the incident runs on
+        (cached by hash: no file is looked at), else those of the current plan.
+        """
+        missing: NotFound | None = None
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             actor = self.workspace.actor(uow, person_id)
-        definition = self.workspace.plans.current(None)
+            definition = None
+            if incident_id is not None:
+                try:
+                    definition = self.workspace.definition_of(uow, uow.incidents.get(incident_id))
+                except NotFound as err:  # told only to those who may read (no probing)
+                    missing = err
+        definition = definition or self.workspace.plans.current(None)
         roles = set(definition.workflow.roles)
         if not (set(actor.roles) & roles):
             raise NotAuthorized(
@@ -39,6 +52,8 @@ class ApprovalQueries:
                 action_sv=f"läsa {'incidenter' if what == 'incidents' else what}",
                 detail_sv="För att läsa krävs en av planens roller i katalogen.",
             )
+        if missing is not None:
+            raise missing
         return actor
 
     def pending(self, person_id: str, *, mine: bool = True) -> list[dict[str, Any]]:

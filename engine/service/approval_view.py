@@ -1,16 +1,20 @@
-"""How an approval request reads: its slots as plain values, who still has to decide, and the
-facts a decision request, reminder or notice is rendered with."""
+"""How an approval request reads: its slots as plain values, who still has to decide, the
+facts a decision request, reminder or notice is rendered with, and who took a decision (the
+`decision` variables of the messages it sets off)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from engine.definition.definition import Definition
-from engine.definition.schema import localized
+from engine.definition.schema import Workflow, localized
+from engine.definition.wording import and_list
 from engine.domain.fields import format_time
-from engine.domain.model import Approval, ApprovalSlot
+from engine.domain.model import Approval, ApprovalSlot, ApprovalStatus, Person
 from engine.domain.outcome import SYSTEM, Slot
+from engine.ports import UnitOfWork
 
 
 def slot_of(slot: ApprovalSlot) -> Slot:
@@ -37,10 +41,13 @@ def describe_slots(definition: Definition, slots: list[ApprovalSlot], language: 
             if r in definition.workflow.roles
         )
         if slot.subregions:
-            regions = ", ".join(
-                localized(definition.workflow.subregions[s].title, language)
-                for s in slot.subregions
-                if s in definition.workflow.subregions
+            regions = and_list(
+                (
+                    localized(definition.workflow.subregions[s].title, language)
+                    for s in slot.subregions
+                    if s in definition.workflow.subregions
+                ),
+                language,
             )
             roles += f" ({regions})"
         parts.append(roles)
@@ -83,10 +90,90 @@ def approval_context(
         "expires_at": format_time(approval.expires_at.isoformat(), definition.workflow, lang)
         if approval.expires_at
         else ("–" if lang == "sv" else "-"),
-        "subregions": ", ".join(
-            localized(definition.workflow.subregions[s].title, lang)
-            for s in dict.fromkeys(regions)
-            if s in definition.workflow.subregions
+        "subregions": and_list(
+            (
+                localized(definition.workflow.subregions[s].title, lang)
+                for s in dict.fromkeys(regions)
+                if s in definition.workflow.subregions
+            ),
+            lang,
         ),
         "url": url,
     }
+
+
+def _role_filled(workflow: Workflow, person: Person | None, roles: list[str]) -> str | None:
+    """The role by which `person` fills a slot open to `roles`: one they hold among `roles`,
+    else one they hold as a deputy of one of them (a vice chair acting for the chair)."""
+    held = list(person.roles) if person else []
+    for role in held:
+        if role in roles:
+            return role
+    for role in held:
+        seen: set[str] = set()
+        current = workflow.roles[role].deputy_of if role in workflow.roles else None
+        while current and current not in seen:
+            if current in roles:
+                return role
+            seen.add(current)
+            current = workflow.roles[current].deputy_of if current in workflow.roles else None
+    return None
+
+
+def decision_context(
+    definition: Definition,
+    people: Mapping[str, Person],
+    *,
+    trigger: str,
+    decider_id: str,
+    at: datetime,
+    approval: Approval | None = None,
+) -> dict[str, Any] | None:
+    """The `decision` variables of the messages a gated trigger sends when it happens.
+
+    `decider_id` decided it (the person an operator recorded a phone decision for, not the
+    operator); `approval` is the request it was decided on, when there is one (a requester
+    who may decide themselves has none), whose latest decision by that person gives the
+    comment, time and phone record. None for a trigger without a gate: nobody decided.
+    """
+    workflow, lang = definition.workflow, definition.language
+    gated = approval.trigger if approval is not None else trigger
+    t = next((t for t in workflow.transitions if t.trigger == gated), None)
+    if t is None or t.gate is None:
+        return None
+    person = people.get(decider_id)
+    candidates = [*t.gate.any_of, *t.gate.all_of]
+    role = _role_filled(workflow, person, candidates)
+    entry = None
+    if approval is not None:
+        entry = next(
+            (
+                d
+                for d in reversed(approval.decisions)
+                if d.decided_by == decider_id and d.decision == ApprovalStatus.APPROVED
+            ),
+            None,
+        )
+    recorded_by = (entry.recorded_by or "") if entry else ""
+    recorder = people.get(recorded_by)
+    moment = entry.at if entry else at.isoformat()
+    return {
+        "role": localized(workflow.roles[role].title, lang) if role else "",
+        "by": person.name if person else decider_id,
+        "by_id": decider_id,
+        "at": format_time(moment, workflow, lang),
+        "comment": (entry.comment or "") if entry else "",
+        "recorded_by": recorder.name if recorder else recorded_by,
+        "reference": (entry.reference or "") if entry else "",
+    }
+
+
+def decided_approval(
+    uow: UnitOfWork, incident_id: str, extra: Mapping[str, Any] | None
+) -> Approval | None:
+    """The request an outcome was decided on (its event's `approval_id`), when it exists yet:
+    a requester who decides part of a request themselves applies it before it is stored."""
+    wanted = (extra or {}).get("approval_id")
+    if not wanted:
+        return None
+    return next((a for a in uow.approvals.list(incident_id) if a.id == wanted), None)

@@ -137,6 +137,7 @@ def outgoing_message(
         exercise=message.exercise,
         meeting=meeting,
         incident_state=state,
+        extra=dict(message.extra),
     )
 
 

@@ -32,11 +32,13 @@ def build_messages(
     approver_slots: Sequence[Slot] = (),
     public_url: str = "",
     only_recipient: StoredRecipient | None = None,
+    decision: Mapping[str, Any] | None = None,
 ) -> list[Message]:
     """Render every notification into one outbox row per channel.
 
     `only_recipient` addresses a `to_approvers` notification to that one approver (whose
-    rendering carries their own decision link) instead of everyone who may decide.
+    rendering carries their own decision link) instead of everyone who may decide. `decision`
+    says who decided what the messages announce (`approval_view.decision_context`).
     """
     language = definition.language
     messages: list[Message] = []
@@ -52,6 +54,8 @@ def build_messages(
             now=now,
             exercise=incident.exercise,
             approval=dict(approval) if approval else None,
+            decision=decision,
+            timer=_timer_facts(definition, incident.state, intent.origin),
             extra={"url": f"{public_url.rstrip('/')}/incidents/{incident.id}"}
             if public_url
             else None,
@@ -88,6 +92,7 @@ def build_messages(
                     clear=notify.clear,
                     exercise=incident.exercise,
                     meeting=_meeting(notify, now, language),
+                    extra=_extra(severity_of(definition, notify, incident.state)),
                 )
             )
     return messages
@@ -109,12 +114,55 @@ def _recipients(
     return []
 
 
+def _timer_facts(definition: Definition, state: str, origin: str) -> dict[str, Any] | None:
+    """The `timer` variables of a message a state timer sends (origin "timer:ID")."""
+    if not origin.startswith("timer:"):
+        return None
+    state_def = definition.workflow.states.get(state)
+    timer_id = origin.removeprefix("timer:")
+    spec = next((t for t in state_def.timers if t.id == timer_id), None) if state_def else None
+    if spec is None:
+        return None
+    return {
+        "id": spec.id,
+        "title": localized(spec.title, definition.language) if spec.title else spec.id,
+        "every": spec.every or "",
+        "after": spec.after or "",
+    }
+
+
+def severity_of(definition: Definition, notify: Notify, state: str) -> str:
+    """How prominent a notice is: the notify's own `severity`, else the state's, else ""
+    (the channel's default). `state` is the one the incident is in once the trigger happened,
+    so an update sent from a stage is as severe as the stage."""
+    if notify.severity:
+        return notify.severity
+    state_def = definition.workflow.states.get(state)
+    return (state_def.severity or "") if state_def else ""
+
+
+def _extra(severity: str) -> dict[str, str]:
+    return {"severity": severity} if severity else {}
+
+
+_QUARTER = timedelta(minutes=15)
+
+
+def meeting_start(moment: datetime) -> datetime:
+    """`moment` rounded up to the next quarter hour (12:47:26 -> 13:00, 13:00:00 stays): people
+    are invited to a time they can write down. Every real timezone is offset from UTC by whole
+    quarter hours, so rounding in UTC rounds the local time too."""
+    since = moment - datetime.min.replace(tzinfo=moment.tzinfo)
+    rest = since % _QUARTER
+    return moment if not rest else moment + (_QUARTER - rest)
+
+
 def _meeting(notify: Notify, now: datetime, language: str) -> dict[str, Any] | None:
     if notify.meeting is None:
         return None
     return {
         "title": localized(notify.meeting.title, language),
-        "starts_at": (now + notify.meeting.starts_in).isoformat(),
+        "starts_at": meeting_start(now + notify.meeting.starts_in).isoformat(),
         "duration_seconds": int(notify.meeting.duration.total_seconds()),
     }
 

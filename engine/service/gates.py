@@ -11,14 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.definition.definition import Definition
+from engine.definition.schema import Gate
 from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
-from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult
+from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult, NotifyIntent
 from engine.errors import ApprovalError, LinkRefused, NotAuthorized
 from engine.ports import UnitOfWork
 from engine.service.approval_view import describe_slots, slot_of
 from engine.service.context import TxContext
 from engine.service.recorder import Recorder, log_event
 from engine.service.workspace import Workspace
+
+
+def _gate(ctx: TxContext, trigger: str) -> Gate:
+    """The gate of a gated trigger (a request exists only for one)."""
+    gate = next(t.gate for t in ctx.definition.workflow.transitions if t.trigger == trigger)
+    assert gate is not None
+    return gate
 
 
 class GateKeeper:
@@ -109,8 +117,11 @@ class GateKeeper:
             {"approval_id": approval.id, **entry.record()},
             actor=recorder.id,
         )
-        if not approve:
+        if _gate(ctx, approval.trigger).apply == "per_slot":
+            result = self._decide_part(ctx, approval, mine, approve, decider)
+        elif not approve:
             self._close(ctx, approval, ApprovalStatus.REJECTED)
+            result = "rejected"
         elif all(slot.decision == ApprovalStatus.APPROVED for slot in approval.slots):
             self._close(ctx, approval, ApprovalStatus.APPROVED)
             outcome = ctx.evaluator.evaluate(
@@ -126,14 +137,34 @@ class GateKeeper:
             uow.approvals.update(approval)
             extra = {"approval_id": approval.id, "requested_by": approval.requested_by}
             self.recorder.apply(ctx, outcome, decider, extra=extra)
+            result = "approved"
+        else:
+            result = "recorded"
         uow.approvals.update(approval)
         incident.updated_at = now
         uow.incidents.update(incident)
-        if not approve:
-            result = "rejected"
-        else:
-            result = "approved" if approval.status == ApprovalStatus.APPROVED else "recorded"
         return CommandResult(result, incident.state, incident.id, approval_id=approval.id)
+
+    def _decide_part(
+        self, ctx: TxContext, approval: Approval, mine: list[int], approve: bool, decider: Actor
+    ) -> str:
+        """A per-slot gate: this decision's slots take effect (or close) on their own.
+
+        An approval applies the trigger for the decided sub-regions now (the first one moves
+        the incident, later ones join through the gate's `join` trigger); a rejection closes
+        only its slots. The request ends when no slot is open: approved when any part was.
+        """
+        if approve:
+            regions = [s for i in mine for s in (approval.slots[i].subregions or ())]
+            self.recorder.apply_part(
+                ctx, approval.trigger, approval.payload, regions, decider, approval.id, approval
+            )
+        if not any(slot.is_open for slot in approval.slots):
+            granted = any(s.decision == ApprovalStatus.APPROVED for s in approval.slots)
+            self._close(
+                ctx, approval, ApprovalStatus.APPROVED if granted else ApprovalStatus.REJECTED
+            )
+        return "approved" if approve else "rejected"
 
     @staticmethod
     def _close(ctx: TxContext, approval: Approval, status: ApprovalStatus) -> None:
@@ -212,16 +243,24 @@ class GateKeeper:
                 f"fire '{approval.trigger}' again for a new request."
             )
 
-    @staticmethod
-    def expire(ctx: TxContext, approval_id: str) -> None:
-        """The expiry timer fell due: a still-pending request ends as expired.
+    def expire(self, ctx: TxContext, approval_id: str) -> int:
+        """The expiry timer fell due: a still-pending request ends as expired, and those the
+        gate's `on_expire` names are told (with the approvers' phone numbers).
 
         Works on the incident the caller loaded (and will save), never a second copy: two
         copies in one transaction would disagree about the head of the event chain.
+        Returns the messages written.
         """
         approval = ctx.uow.approvals.get(approval_id)
         if approval.status != ApprovalStatus.PENDING:
-            return
+            return 0
         GateKeeper._close(ctx, approval, ApprovalStatus.EXPIRED)
         ctx.uow.approvals.update(approval)
         log_event(ctx, "approval_expired", approval.trigger, {"approval_id": approval.id})
+        on_expire = _gate(ctx, approval.trigger).on_expire
+        if on_expire is None:
+            return 0
+        intent = NotifyIntent(on_expire.notify, f"{approval.trigger}.gate.on_expire")
+        return self.recorder.notify_approvers(
+            ctx, approval, [intent], f"approval_expired:{approval.id}"
+        )

@@ -27,13 +27,16 @@ from jinja2.exceptions import SecurityError
 from engine.definition.definition import Definition
 from engine.definition.sandbox import (
     APPROVAL_KEYS,
+    DECISION_KEYS,
     RESERVED,
+    TIMER_KEYS,
     FieldText,
     RenderLimitExceeded,
     compile_template,
     render_bounded,
 )
 from engine.definition.schema import Workflow, localized
+from engine.definition.wording import FieldList, and_list
 from engine.domain.fields import display_value, format_time
 from engine.errors import MessageError
 
@@ -100,11 +103,38 @@ def _approval_values(
                 else str(v)
                 for v in value
             ]
-            text = ", ".join(names)
+            text = and_list(names, language)
         else:
             text = str(value)
         values[key] = text
     return values
+
+
+def _field_values(workflow: Workflow, data: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """Every plan field's display text ("" when unset); lists worded with "och"/"and"."""
+    values: dict[str, Any] = {}
+    for name, spec in workflow.fields.items():
+        raw = data.get(name)
+        if spec.type == "multichoice" and isinstance(raw, list):
+            titles = [
+                localized(workflow.subregions[v].title, language)
+                if spec.choices_from == "subregions" and v in workflow.subregions
+                else str(v)
+                for v in raw
+            ]
+            values[name] = FieldList(titles, language)
+            continue
+        shown = display_value(workflow, name, raw, language) if raw is not None else ""
+        values[name] = FieldText(shown, bool(raw)) if spec.type == "bool" else shown
+    return values
+
+
+def _section(keys: list[str], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A context section with every key present ("" when not given): a template may test
+    `{% if decision.by %}` in any message, and prints "" where a message has no decision."""
+    section: dict[str, Any] = dict.fromkeys(keys, "")
+    section.update({k: v for k, v in (given or {}).items() if v is not None})
+    return section
 
 
 def build_context(
@@ -117,20 +147,20 @@ def build_context(
     now: datetime,
     exercise: bool = False,
     approval: Mapping[str, Any] | None = None,
+    decision: Mapping[str, Any] | None = None,
+    timer: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> MessageContext:
     """Build the display-ready context for `language` from an incident's stored data.
 
-    Every plan field becomes a top-level name (its display text, "" when unset). `extra` adds
-    names a caller needs (`incident_url` fills `incident.url`); it cannot shadow plan fields or
-    the reserved names, since that would let a caller silently change required content.
+    Every plan field becomes a top-level name (its display text, "" when unset). `decision`
+    holds who decided what a message announces (`engine.service.approval_view`), `timer` the
+    state timer that sends it (its `every`/`after` as timedeltas, for `| duration`). `extra`
+    adds names a caller needs (`incident_url` fills `incident.url`); it cannot shadow plan
+    fields or the reserved names, since that would let a caller silently change required content.
     """
     workflow = definition.workflow
-    values: dict[str, Any] = {}
-    for name, spec in workflow.fields.items():
-        raw = data.get(name)
-        shown = display_value(workflow, name, raw, language) if raw is not None else ""
-        values[name] = FieldText(shown, bool(raw)) if spec.type == "bool" else shown
+    values = _field_values(workflow, data, language)
     state_def = workflow.states.get(state)
     extras = dict(extra or {})
     clash = sorted(k for k in extras if k in values or k in RESERVED)
@@ -149,8 +179,10 @@ def build_context(
             "state_title": localized(state_def.title, language) if state_def else state,
             "url": str(extras.pop("incident_url", "") or ""),
         },
-        document={"title": definition.title(language)},
+        document={"title": definition.title(language), "timezone": workflow.document.timezone},
         approval=_approval_values(workflow, approval, language),
+        decision=_section(DECISION_KEYS, decision),
+        timer=_section(TIMER_KEYS, timer),
         now=_format_moment(now, workflow, language),
         exercise=exercise,
         language=language,

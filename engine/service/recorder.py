@@ -8,76 +8,27 @@ they share this module.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from engine.domain.model import (
-    Approval,
-    ApprovalDecision,
-    ApprovalStatus,
-    Incident,
-    Message,
-    StoredRecipient,
-)
+from engine.domain.model import Approval
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, NotifyIntent, Outcome
-from engine.ports import UnitOfWork
-from engine.service.addressing import dedupe
-from engine.service.approval_view import approval_context, open_slot, slot_of
+from engine.errors import NotFound
+from engine.service.approval_requests import ApprovalRequests, new_approval_id
+from engine.service.approval_view import decision_context
 from engine.service.context import TxContext
-from engine.service.effects import approval_timers, build_messages, state_timers
+from engine.service.effects import build_messages, state_timers
+from engine.service.event_log import log_event, note_event
 from engine.service.link_signer import LinkSigner
+
+# Use cases import these from here: the recorder is where events are written.
+__all__ = ["MAX_RULE_DEPTH", "Recorder", "log_event", "new_approval_id", "note_event"]
 
 MAX_RULE_DEPTH = 10
 
 
-def note_event(
-    uow: UnitOfWork,
-    incident: Incident,
-    *,
-    actor: str,
-    kind: str,
-    at: datetime,
-    data: Mapping[str, Any],
-    trigger: str | None = None,
-) -> None:
-    """Append an event that does not move the incident's state, outside a `TxContext`
-    (the dispatcher, the outbox, a refusal written in its own transaction)."""
-    uow.events.append(
-        incident,
-        actor=actor,
-        kind=kind,
-        trigger=trigger,
-        from_state=incident.state,
-        to_state=incident.state,
-        at=at,
-        data=data,
-    )
-
-
-def log_event(
-    ctx: TxContext,
-    kind: str,
-    trigger: str | None,
-    data: Mapping[str, Any],
-    *,
-    actor: str = SYSTEM_ACTOR.id,
-) -> None:
-    """Append an event that does not move the incident's state (a reminder, a decision, ...)."""
-    note_event(
-        ctx.uow,
-        ctx.incident,
-        actor=actor,
-        kind=kind,
-        at=ctx.now,
-        data=ctx.attributed(actor, data),
-        trigger=trigger,
-    )
-
-
-class Recorder:
+class Recorder(ApprovalRequests):
     """Writes outcomes, approval requests and rules into the caller's transaction."""
 
     def __init__(self, *, public_url: str = "", links: LinkSigner | None = None) -> None:
@@ -97,9 +48,17 @@ class Recorder:
 
         Returns (messages written, the approval id when the outcome is pending).
         """
-        if outcome.pending is not None:
+        pending = outcome.pending
+        if pending is None:
+            return self.apply(ctx, outcome, actor, extra=extra), None
+        if pending.gate.apply != "per_slot" or not pending.filled:
             return 0, self.request_approval(ctx, outcome, actor)
-        return self.apply(ctx, outcome, actor, extra=extra), None
+        # A per-slot gate: what the requester could decide themselves takes effect now, and
+        # the request (opened in the state that leaves) waits for the rest.
+        approval_id = new_approval_id()
+        values = [v for i in pending.filled for v in sorted(pending.slots[i].subregions or ())]
+        count = self.apply_part(ctx, outcome.trigger, outcome.changes, values, actor, approval_id)
+        return count, self.request_approval(ctx, outcome, actor, approval_id=approval_id)
 
     def apply(
         self,
@@ -108,11 +67,54 @@ class Recorder:
         actor: Actor,
         *,
         extra: Mapping[str, Any] | None = None,
+        keep: Approval | None = None,
     ) -> int:
-        """Apply a completed outcome (and the rules it sets off) to the incident."""
+        """Apply a completed outcome (and the rules it sets off) to the incident.
+
+        `keep` is an approval request that survives the state change (a per-slot request
+        whose own part moved the incident: the rest of it is still to decide).
+        """
         kind = "update" if outcome.internal else "transition"
-        count = self.record(ctx, outcome, actor, kind=kind, extra=extra)
+        count = self.record(ctx, outcome, actor, kind=kind, extra=extra, keep=keep)
         return count + self.run_rules(ctx)
+
+    def apply_part(
+        self,
+        ctx: TxContext,
+        trigger: str,
+        payload: Mapping[str, Any],
+        values: list[str],
+        actor: Actor,
+        approval_id: str,
+        keep: Approval | None = None,
+    ) -> int:
+        """A per-slot gate's decided part: the trigger applied for `values` of the scope field.
+
+        The first part applies the gated trigger itself (e.g. Fyrbodal enters the partial
+        reserve routine); once that has moved the incident, later parts apply the gate's
+        `join` trigger (Skaraborg is added to it). Returns the messages written.
+        """
+        incident, evaluator = ctx.incident, ctx.evaluator
+        t = next(t for t in ctx.definition.workflow.transitions if t.trigger == trigger)
+        assert t.gate is not None and t.gate.scope is not None
+        if not evaluator.candidates(trigger, incident.state) and t.gate.join is not None:
+            trigger = t.gate.join
+        outcome = evaluator.evaluate(
+            state=incident.state,
+            data=incident.data,
+            flags=incident.flags,
+            trigger=trigger,
+            actor=SYSTEM_ACTOR,
+            changes={**payload, t.gate.scope.field: values},
+            now=ctx.now,
+            approved=True,
+        )
+        extra = {
+            "approval_id": approval_id,
+            "requested_by": keep.requested_by if keep is not None else actor.id,
+            "part": {t.gate.scope.field: values},
+        }
+        return self.apply(ctx, outcome, actor, extra=extra, keep=keep)
 
     def record(
         self,
@@ -122,6 +124,7 @@ class Recorder:
         *,
         kind: str,
         extra: Mapping[str, Any] | None = None,
+        keep: Approval | None = None,
     ) -> int:
         """Write one outcome: state, event, messages and timers; returns the messages written."""
         uow, incident, now = ctx.uow, ctx.incident, ctx.now
@@ -131,9 +134,13 @@ class Recorder:
         incident.updated_at = now
         if outcome.leaves_state:
             uow.timers.cancel(incident.id, state_epoch=incident.state_epoch, now=now)
-            self.withdraw_approvals(ctx, reason=f"left state {from_state}")
+            self.withdraw_approvals(
+                ctx, reason=f"left state {from_state}", keep=keep.id if keep else None
+            )
             incident.state = outcome.dest
             incident.state_epoch += 1
+            if keep is not None:
+                self.carry_approval(ctx, keep)
         if outcome.reset_timers:
             uow.timers.cancel(
                 incident.id,
@@ -158,11 +165,12 @@ class Recorder:
         messages = build_messages(
             ctx.definition,
             incident,
-            outcome.notifications,
+            carried_only(ctx, outcome.notifications),
             addressing=ctx.addressing,
             now=now,
             cause=f"{kind}:{outcome.trigger}",
             public_url=self.public_url,
+            decision=self._decision(ctx, outcome, actor, keep, extra),
         )
         uow.messages.add_many(messages)
         timers = state_timers(incident, outcome.arm_timers + outcome.reset_timers, now)
@@ -173,6 +181,33 @@ class Recorder:
             incident.closed = True
             uow.timers.cancel(incident.id, now=now)
         return len(messages)
+
+    @staticmethod
+    def _decision(
+        ctx: TxContext,
+        outcome: Outcome,
+        actor: Actor,
+        keep: Approval | None,
+        extra: Mapping[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """Who decided a gated outcome, for the messages that announce it (None: ungated)."""
+        if outcome.transition.gate is None:
+            return None
+        approval = keep
+        approval_id = (extra or {}).get("approval_id")
+        if approval is None and approval_id:
+            try:
+                approval = ctx.uow.approvals.get(str(approval_id))
+            except NotFound:  # a requester's own part: the request opens right after it
+                approval = None
+        return decision_context(
+            ctx.definition,
+            ctx.directory.people,
+            trigger=outcome.trigger,
+            decider_id=actor.id,
+            at=ctx.now,
+            approval=approval,
+        )
 
     def run_rules(self, ctx: TxContext) -> int:
         """Fire the plan's automatic rules that now hold, as the system, in this transaction."""
@@ -202,120 +237,20 @@ class Recorder:
             count += self.record(ctx, outcome, SYSTEM_ACTOR, kind="rule", extra={"rule": rule_id})
         return count
 
-    # ------------------------------------------------------------------ approvals
-    def request_approval(self, ctx: TxContext, outcome: Outcome, actor: Actor) -> str:
-        """Create the approval request for a pending outcome; returns its id.
 
-        A gated trigger does not happen when fired: it becomes a request with one slot per
-        decision needed (e.g. one per sub-region), which approvers fill (engine.service.gates).
-        """
-        pending = outcome.pending
-        assert pending is not None
-        gate, incident, now = pending.gate, ctx.incident, ctx.now
-        slots = [open_slot(slot) for slot in pending.slots]
-        for index in pending.filled:  # the requester may fill some by firing the trigger
-            slots[index] = replace(
-                slots[index],
-                decision=ApprovalStatus.APPROVED,
-                decided_by=actor.id,
-                at=now.isoformat(),
-            )
-        approval = Approval(
-            id=f"A-{uuid.uuid4().hex[:8]}",
-            incident_id=incident.id,
-            trigger=outcome.trigger,
-            requested_by=actor.id,
-            requested_at=now,
-            payload=dict(outcome.changes),
-            slots=slots,
-            status=ApprovalStatus.PENDING,
-            expires_at=now + gate.expires if gate.expires else None,
-            state_epoch=incident.state_epoch,
-        )
-        ctx.uow.approvals.add(approval)
-        log_event(
-            ctx,
-            "approval_requested",
-            outcome.trigger,
-            {
-                "approval_id": approval.id,
-                "slots": [slot.to_dict() for slot in slots],
-                "changes": dict(outcome.changes),
-            },
-            actor=actor.id,
-        )
-        for timer in approval_timers(
-            incident, approval.id, [r.after for r in gate.remind], gate.expires, now
-        ):
-            ctx.uow.timers.add(timer)
-        if gate.notify is not None:
-            self.notify_approvers(
-                ctx,
-                approval,
-                [NotifyIntent(gate.notify, f"{outcome.trigger}.gate.notify")],
-                f"approval_requested:{approval.id}",
-            )
-        incident.updated_at = now
-        return approval.id
-
-    def notify_approvers(
-        self, ctx: TxContext, approval: Approval, intents: list[NotifyIntent], cause: str
-    ) -> int:
-        """Write the messages about a request; `to_approvers` reaches who may still decide.
-
-        With decision links (a public URL is set), each approver gets their own message whose
-        link is theirs alone; the other notifications (the operators' overdue notice) name the
-        approvers with their phone numbers.
-        """
-        open_slots = [slot_of(slot) for slot in approval.slots if slot.is_open]
-        people = ctx.directory.people
-        names = {pid: p.name for pid, p in people.items()}
-        deciders = dedupe(ctx.addressing.for_slots(open_slots))
-        who = [people[r.person_id] for r in deciders if r.person_id and r.person_id in people]
-        contacts = "; ".join(f"{p.name} ({p.phone})" if p.phone else p.name for p in who)
-        personal = [i for i in intents if i.notify.to_approvers] if self.links else []
-        shared = [i for i in intents if i not in personal]
-
-        def build(
-            group: list[NotifyIntent], url: str | None, only: StoredRecipient | None
-        ) -> list[Message]:
-            return build_messages(
-                ctx.definition,
-                ctx.incident,
-                group,
-                addressing=ctx.addressing,
-                now=ctx.now,
-                cause=cause,
-                approval=approval_context(
-                    ctx.definition,
-                    approval,
-                    self.public_url,
-                    url=url,
-                    names=names,
-                    contacts=contacts,
-                ),
-                approver_slots=open_slots,
-                public_url=self.public_url,
-                only_recipient=only,
-            )
-
-        messages = build(shared, None, None) if shared else []
-        if personal and self.links is not None:
-            for recipient in deciders:
-                if recipient.person_id is None:
-                    continue
-                url = self.links.issue(ctx.uow, approval, recipient.person_id, ctx.now)
-                messages += build(personal, url, recipient)
-        ctx.uow.messages.add_many(messages)
-        return len(messages)
-
-    @staticmethod
-    def withdraw_approvals(ctx: TxContext, *, reason: str) -> None:
-        """Requests made in a state the incident leaves can no longer be decided."""
-        uow, incident, now = ctx.uow, ctx.incident, ctx.now
-        for approval in uow.approvals.list(incident.id, status=ApprovalStatus.PENDING):
-            approval.status = ApprovalStatus.WITHDRAWN
-            approval.decided_at = now
-            approval.decisions.append(ApprovalDecision(at=now.isoformat(), withdrawn=reason))
-            uow.approvals.update(approval)
-            uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)
+def carried_only(ctx: TxContext, intents: tuple[NotifyIntent, ...]) -> list[NotifyIntent]:
+    """Notifications with `carried: true` keep only the channels that already carried a message
+    of this incident (a correction goes where the mistaken message went, and nowhere else)."""
+    if not any(i.notify.carried for i in intents):
+        return list(intents)
+    used = {m.channel for m in ctx.uow.messages.list(ctx.incident.id)}
+    out = []
+    for intent in intents:
+        if not intent.notify.carried:
+            out.append(intent)
+            continue
+        channels = [c for c in intent.notify.channels if c in used]
+        if channels:
+            notify = intent.notify.model_copy(update={"channels": channels})
+            out.append(replace(intent, notify=notify))
+    return out

@@ -80,6 +80,7 @@ class TimerRunner:
             incident = uow.incidents.get(timer.incident_id, for_update=True)
             ctx = self.workspace.context(uow, incident, now)
             log_event(ctx, "timer_failed", None, {"timer": timer.key, "error": str(error)})
+            uow.incidents.update(incident)  # the chain's head moved on the object
             uow.commit()
         return FireResult(False, f"failed: {error}")
 
@@ -106,8 +107,7 @@ class TimerRunner:
                 f"timer:{timer.key}",
             )
         if kind == "approval_expire":
-            self.gates.expire(ctx, timer.payload["approval"])
-            return 0
+            return self.gates.expire(ctx, timer.payload["approval"])
         state = ctx.definition.workflow.states[timer.payload["state"]]
         spec: TimerDef = next(t for t in state.timers if t.id == timer.payload["timer"])
         log_event(ctx, "timer", spec.fire, event)

@@ -196,6 +196,7 @@ messages = sa.Table(
     sa.Column("clear", sa.Boolean(), nullable=False),
     sa.Column("exercise", sa.Boolean(), nullable=False),
     sa.Column("meeting", _nullable_json(), nullable=True),
+    sa.Column("extra", _json(), nullable=False, server_default="{}"),
     sa.Column("results", _json(), nullable=False),
     sa.Column("last_error", sa.Text(), nullable=False),
     # The dispatcher's claim: whoever holds an unexpired lease is delivering the message.

@@ -1,6 +1,8 @@
 """The `driftplan` command line end to end: the SAMSA plan, its gates, and its error contract.
 
-Every command here runs the installed console script in a subprocess, as an operator would.
+Every command here runs the installed console script in a process of its own, as an operator
+would: forked from the session's zygote, which has done the interpreter start and imports once
+(tests/e2e/conftest.py); the whole-plan test starts `init` in a fresh interpreter as well.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
     """An outage goes from declaration to closed through every stage of the plan, and the
     JSON of each command, the final incident and its log say exactly what happened."""
     ws = workspace
-    ws.run("init")
+    ws.run_script("init")  # from a fresh interpreter, as an operator's shell starts it
     ws.run("directory", "import", str(DIRECTORY))
 
     shown = ws.json("incident", "declare", "--as", OPERATOR, *sets(*DECLARE_SETS))
@@ -121,10 +123,12 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
     assert sorted(s["subregions"][0] for s in request["approvers"]) == ["fyrbodal", "skaraborg"]
     assert shown["reserve_subregions"] == []  # nothing applies before the decisions
 
+    # Each sub-region's decision takes effect on its own: Fyrbodal first, Skaraborg joins.
     assert approve(ws, partial, FYRBODAL, "--comment", "Beslutat 14.05") == {
-        "result": "recorded",
-        "state": "outage",
+        "result": "approved",
+        "state": "partial_reserve",
     }
+    assert ws.json("incident", "show", incident)["reserve_subregions"] == ["fyrbodal"]
     assert approve(ws, partial, SKARABORG) == {"result": "approved", "state": "partial_reserve"}
 
     pending = fire(ws, incident, "add_reserve_subregion", OPERATOR, "reserve_subregions=goteborg")
@@ -181,13 +185,16 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
         assert len(entry["hash"]) == 64
     assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
     steps = [(e["kind"], e["trigger"], e["from_state"], e["to_state"], e["actor"]) for e in log]
+    # Each sub-region's decision takes effect when it is made (Fyrbodal moves the incident,
+    # Skaraborg joins); a total reserve alerts the council by the plan's rule.
     assert steps == [
         ("declare", "declare", None, "outage", OPERATOR),
         ("update", "post_update", "outage", "outage", OPERATOR),
         ("approval_requested", "enter_partial_reserve", "outage", "outage", OPERATOR),
         ("decision", "enter_partial_reserve", "outage", "outage", FYRBODAL),
-        ("decision", "enter_partial_reserve", "outage", "outage", SKARABORG),
-        ("transition", "enter_partial_reserve", "outage", "partial_reserve", SKARABORG),
+        ("transition", "enter_partial_reserve", "outage", "partial_reserve", FYRBODAL),
+        ("decision", "enter_partial_reserve", "partial_reserve", "partial_reserve", SKARABORG),
+        ("update", "add_reserve_subregion", "partial_reserve", "partial_reserve", SKARABORG),
         (
             "approval_requested",
             "add_reserve_subregion",
@@ -206,6 +213,7 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
         ),
         ("decision", "enter_total_reserve", "partial_reserve", "partial_reserve", CHAIR),
         ("transition", "enter_total_reserve", "partial_reserve", "total_reserve", CHAIR),
+        ("rule", "notify_crisis", "total_reserve", "total_reserve", "system"),
         ("update", "notify_crisis", "total_reserve", "total_reserve", OPERATOR),
         ("transition", "restore", "total_reserve", "restored", OPERATOR),
         ("transition", "start_follow_up", "restored", "follow_up", OPERATOR),
@@ -213,7 +221,7 @@ def test_whole_samsa_plan_from_declare_to_close(workspace: Workspace) -> None:
         ("transition", "close", "follow_up", "closed", OPERATOR),
     ]
     assert log[3]["data"]["comment"] == "Beslutat 14.05"
-    assert log[5]["data"]["requested_by"] == OPERATOR
+    assert log[4]["data"]["requested_by"] == OPERATOR
 
     verified = ws.run("audit", "verify")
     assert "intact" in verified.stdout
@@ -259,6 +267,7 @@ def test_list_and_actions_as_json(sqlite_workspace: Workspace) -> None:
         "enter_total_reserve",
         "notify_crisis",
         "restore",
+        "withdraw",
     }
     assert operator_actions["enter_total_reserve"]["approvers"] == [
         "council_chair",
@@ -540,3 +549,22 @@ def test_tables_name_things_by_their_titles_and_show_local_time(
     assert f"{local:%Y-%m-%d %H:%M:%S}" in log.stdout
     assert "→ Avbrott i IT-tjänsten" in log.stdout
     assert "anmälan" in log.stdout  # the event kind in Swedish
+
+
+def test_a_forked_cli_process_answers_as_a_freshly_started_one(sqlite_workspace: Workspace) -> None:
+    """The console script forked from the test zygote prints and exits exactly as it does when
+    started in a fresh interpreter, for a table on stdout and an error on stderr alike."""
+    ws = sqlite_workspace
+    incident = ws.declare()
+    commands = [
+        ["incident", "show", incident, "--lang", "sv"],
+        ["incident", "fire", incident, "close", "--as", OPERATOR],
+    ]
+    forked = ws.run_many(commands)
+    fresh = ws.run_many(commands, fresh=True)
+    assert [(d.returncode, d.stdout, d.stderr) for d in forked] == [
+        (d.returncode, d.stdout, d.stderr) for d in fresh
+    ]
+    assert [d.returncode for d in fresh] == [0, 1]
+    assert "Avbrott i IT-tjänsten" in fresh[0].stdout
+    assert "'close' is not possible in state 'outage'" in " ".join(fresh[1].stderr.split())

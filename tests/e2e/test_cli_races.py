@@ -20,7 +20,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from tests.e2e.cli_fork import ForkedProcess
 from tests.e2e.conftest import CLI_TIMEOUT, Workspace
+
+Racer = ForkedProcess | subprocess.Popen[str]
 
 RACERS = 20
 CHAIR = "margareta.lund"
@@ -57,7 +60,7 @@ def _has_open(pid: int, path: Path) -> bool:
 @contextmanager
 def incident_locked(
     ws: Workspace, incident: str, application_name: str
-) -> Iterator[Callable[[list[subprocess.Popen[str]]], bool]]:
+) -> Iterator[Callable[[list[Racer]], bool]]:
     """Hold the incident's lock until the block ends; yields "are all racers waiting?"."""
     if ws.kind == "sqlite":
         connection = sqlite3.connect(ws.sqlite_path, isolation_level=None)
@@ -74,7 +77,7 @@ def incident_locked(
     with psycopg.connect(conninfo) as conn, psycopg.connect(conninfo, autocommit=True) as watch:
         conn.execute("SELECT id FROM incidents WHERE id = %s FOR UPDATE", (incident,))
 
-        def waiting(racers: list[subprocess.Popen[str]]) -> bool:
+        def waiting(racers: list[Racer]) -> bool:
             row = watch.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE application_name = %s AND wait_event_type = 'Lock'",
@@ -100,22 +103,10 @@ def test_twenty_processes_firing_one_trigger_make_one_transition(workspace: Work
     if ws.kind == "postgres":
         url = sa.make_url(ws.url).update_query_dict({"application_name": application_name})
         env["DRIFTPLAN_DATABASE_URL"] = url.render_as_string(hide_password=False)
-    command = ws.command(
-        "incident", "fire", incident, "enter_total_reserve", "--as", CHAIR, "--json"
-    )
+    command = ("incident", "fire", incident, "enter_total_reserve", "--as", CHAIR, "--json")
 
     with incident_locked(ws, incident, application_name) as all_waiting:
-        racers = [
-            subprocess.Popen(
-                command,
-                cwd=ws.root,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(RACERS)
-        ]
+        racers = [ws.popen(*command, env=env) for _ in range(RACERS)]
         deadline = time.monotonic() + 60 if ws.kind == "postgres" else None
         while not all_waiting(racers):
             if any(p.poll() is not None for p in racers):
@@ -149,9 +140,15 @@ def test_twenty_processes_firing_one_trigger_make_one_transition(workspace: Work
     assert [(e["kind"], e["trigger"]) for e in log] == [
         ("declare", "declare"),
         ("transition", "enter_total_reserve"),
+        ("rule", "notify_crisis"),  # a total reserve is a crisis: the council is alerted once
     ]
     shown = ws.app.service.show(incident)
     assert (shown["state"], shown["crisis"]) == ("total_reserve", True)
     with ws.app.database.unit_of_work(read_only=True) as uow:
         crisis_mails = [m for m in uow.messages.list(incident) if m.channel == "crisis_email"]
-    assert len(crisis_mails) == 1  # the losers' messages were rolled back with them
+    # The winner's total-reserve notice and the council alert it set off; the losers'
+    # messages were rolled back with them.
+    assert sorted(m.cause.split(" ")[0] for m in crisis_mails) == [
+        "rule:notify_crisis",
+        "transition:enter_total_reserve",
+    ]

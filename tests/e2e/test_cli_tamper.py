@@ -38,7 +38,7 @@ def five_events(ws: Workspace) -> str:
     approval = ws.fire(incident, "enter_total_reserve").approval_id
     ws.app.service.decide(approval_id=approval, actor_id="margareta.lund", approve=True)
     kinds = [e["kind"] for e in ws.app.service.log(incident)]
-    assert kinds == ["declare", "update", "approval_requested", "decision", "transition"]
+    assert kinds == ["declare", "update", "approval_requested", "decision", "transition", "rule"]
     return incident
 
 
@@ -69,7 +69,8 @@ def test_audit_verify_names_the_first_bad_event_of_each_tampered_incident(
             ("olof.strand", incidents["edited_actor"], 4),
         )
         execute("DELETE FROM events WHERE incident_id = ? AND seq = ?", (incidents["deleted"], 3))
-        execute("DELETE FROM events WHERE incident_id = ? AND seq = ?", (incidents["truncated"], 5))
+        # The last event: the council alert the total reserve set off (event 6).
+        execute("DELETE FROM events WHERE incident_id = ? AND seq = ?", (incidents["truncated"], 6))
         swapped = incidents["swapped"]
         for old, new in ((2, -2), (3, 2), (-2, 3)):
             execute(
@@ -94,7 +95,7 @@ def test_audit_verify_names_the_first_bad_event_of_each_tampered_incident(
         "edited_data": "event 2 was edited",
         "edited_actor": "event 4 was edited",
         "deleted": "event 3 is missing",
-        "truncated": "the log was truncated after event 4 (the incident records 5 events)",
+        "truncated": "the log was truncated after event 5 (the incident records 6 events)",
         "swapped": "events 2 and 3 are out of order",
     }
     assert sorted(findings) == sorted(

@@ -45,7 +45,7 @@ _JSON_COLUMNS: dict[type, tuple[str, ...]] = {
     Incident: ("data", "flags", "fired_rules"),
     Event: ("data",),
     Approval: ("payload",),
-    Message: ("meeting",),
+    Message: ("meeting", "extra"),
     Timer: ("payload",),
     Person: ("roles",),
 }

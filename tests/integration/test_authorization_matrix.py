@@ -58,6 +58,7 @@ PATHS: dict[str, list[tuple[str, str, dict[str, str]]]] = {
         ("record_follow_up", OPERATOR, FOLLOW_UP_VALUES),
         ("close", OPERATOR, {}),
     ],
+    "withdrawn": [("withdraw", OPERATOR, {"withdrawal_reason": "Anmäld av misstag"})],
 }
 
 
@@ -142,6 +143,7 @@ def trigger_values(case: Case, subregion: str | None) -> dict[str, str]:
         "post_update": {"details": "Felsökning pågår"},
         "restore": {"resolved_at": "now"},
         "record_follow_up": {"lessons_learned": "Lärdomar"},
+        "withdraw": {"withdrawal_reason": "Anmäld av misstag"},
     }.get(case.trigger, {})
     if case.trigger in ("enter_partial_reserve", "add_reserve_subregion"):
         values = {"reserve_subregions": subregion or "goteborg"}

@@ -273,7 +273,7 @@ def test_a_worker_killed_mid_list_resumes_it_without_duplicates_or_losses(
     assert len(takeovers) >= len(kills) - 1
     assert missed == []
     assert extra <= len(kills), twice
-    assert {c.message_id for c in copies} == {f"{place.messages(incident)[0].id}@driftplan"}
+    assert {c.message_id for c in copies} == {f"{place.messages(incident)[0].id}@example.se"}
     assert max(takeovers) <= min(TAKEOVER_LIMIT, LEASE + 10)
     # Every attempt is in the history; each that followed a kill says the one before it
     # never finished, and the results tell which attempt served each recipient.

@@ -179,7 +179,7 @@ def test_declaration_reaches_the_support_list_with_the_grundmall(
     for copy in handler.accepted:
         mail = copy.mail
         assert str(mail["Reply-To"]) == INBOUND
-        assert copy.message_id == f"<{message.id}@driftplan>"
+        assert copy.message_id == f"<{message.id}@gits.example.se>"
         assert SCOPE in str(mail["Subject"])
         text = mail.get_body(preferencelist=("plain",))
         assert text is not None
@@ -224,7 +224,7 @@ def test_flaky_server_every_recipient_once_and_a_refused_one_dead(
     dispatcher.close()
 
     message = _messages(application, result.incident_id)["support_email"]
-    msgid = f"<{message.id}@driftplan>"
+    msgid = f"<{message.id}@gits.example.se>"
     assert handler.faults["RCPT 451"] and handler.faults["DATA 451"]
     assert handler.faults["RCPT drop"] and handler.faults["DATA drop"]
     assert rounds > 1 and message.attempts > 1

@@ -8,7 +8,12 @@ import email.policy
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from engine.exercise.runner import ExerciseRunner
+from engine.exercise.scores import informing, real_seconds
+from engine.exercise.script import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(sys.executable).parent / "driftplan"
@@ -82,3 +87,56 @@ def test_a_short_drill_runs_marks_exercise_and_summarises(tmp_path: Path) -> Non
         assert body is not None and "ÖVNING" in body.get_content()
     banner = (data / "public" / "banner.json").read_text(encoding="utf-8")
     assert '"active": false' in banner  # restore withdrew the notice
+
+
+def test_time_to_inform_is_plan_time_and_approval_mail_goes_to_approvers(tmp_path: Path) -> None:
+    """The scores count a delivery at its queued virtual instant plus the real seconds it took
+    (not that delay times the speed), and the chair's decision request counts for the approvers
+    of enter_total_reserve, not for the council its channel names."""
+    script_file = tmp_path / "drill.yaml"
+    script_file.write_text(
+        SCRIPT.format(directory=ROOT / "examples" / "directory.yaml"), encoding="utf-8"
+    )
+    runner = ExerciseRunner(
+        load_script(script_file),
+        data_dir=tmp_path / "data",
+        workflows=ROOT / "workflows",
+        environ={},
+    )
+    try:
+        result = runner.run()
+        workflow = runner.app.plans.current("samsa_outage").workflow
+    finally:
+        runner.close()
+    assert result.speeds[0][1] == 3000
+    scores = {
+        (s.audience, s.approvers_of): s
+        for s in informing(
+            events=result.events,
+            messages=result.messages,
+            approvals=result.approvals,
+            workflow=workflow,
+            declared_at=result.declared_at,
+            speeds=result.speeds,
+        )
+    }
+    support = scores[("support_it", "")]
+    assert support.after is not None and support.after < timedelta(seconds=10)
+    request = scores[("", "enter_total_reserve")]
+    asked = next(a for a in result.approvals if a.trigger == "enter_total_reserve")
+    assert request.at is not None and request.channel == "crisis_email"
+    assert timedelta(0) <= request.at - asked.requested_at < timedelta(seconds=10)
+    council = scores[("council", "")]  # told only by the notice after the decision
+    decided = next(
+        datetime.fromisoformat(e["at"]) for e in result.events if e["kind"] == "decision"
+    )
+    assert council.at is not None
+    assert timedelta(0) <= council.at - decided < timedelta(seconds=10)
+
+
+def test_real_seconds_follow_the_speed_log() -> None:
+    """Virtual spans convert back to real seconds at the speed in force over each part."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    log = [(start, 60.0), (start + timedelta(minutes=10), 600.0)]
+    assert real_seconds(start, start + timedelta(minutes=1), log) == 1.0
+    assert real_seconds(start + timedelta(minutes=9), start + timedelta(minutes=20), log) == 2.0

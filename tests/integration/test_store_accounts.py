@@ -22,7 +22,7 @@ from engine.domain.accounts import ApiToken, DecisionLink, StoredResponse, WebSe
 from engine.domain.model import Approval, ApprovalSlot, ApprovalStatus, Incident
 from engine.errors import Conflict, NotFound
 from engine.store import Database
-from engine.store.database import MIGRATIONS
+from engine.store.database import HEAD_REVISION, MIGRATIONS
 
 T0 = datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
 SHA = "a" * 64
@@ -494,7 +494,7 @@ def test_migration_0003_adds_the_account_tables_to_a_0002_database_and_removes_t
         assert db.schema_status().current == "0002"
         assert not tables(db) & ACCOUNT_TABLES
         assert db.migrate() is True
-        assert db.schema_status().up_to_date and db.schema_status().current == "0003"
+        assert db.schema_status().up_to_date and db.schema_status().current == HEAD_REVISION
         assert tables(db) >= ACCOUNT_TABLES
         with db.unit_of_work() as uow:
             uow.accounts.add_link(link())

@@ -1,7 +1,9 @@
 """Concurrent commands on one database: optimistic updates, timer firing and outbox claims.
 
-Races run in real OS processes (spawn) or threads, each with its own connections, on a SQLite
-file and on PostgreSQL.
+Races run in real OS processes or threads, each with its own connections, on a SQLite file and
+on PostgreSQL. The processes are forked from multiprocessing's fork server, which has imported
+the engine once (`tests.conftest.forkserver`), instead of twenty interpreters each starting and
+importing it (spawn).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from engine.domain.model import Incident, Message, MessageStatus, Timer
 from engine.errors import Conflict
 from engine.store import Database
+from tests.conftest import forkserver
 
 KEY = bytes(range(32))
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -112,7 +115,7 @@ def test_twenty_processes_racing_on_one_version_exactly_one_wins(
 ) -> None:
     """Of 20 processes updating the same incident version, one wins and 19 get Conflict."""
     add_incident(db)
-    context = multiprocessing.get_context("spawn")
+    context = forkserver()
     barrier = context.Barrier(RACERS)
     results = context.Queue()
     processes = [

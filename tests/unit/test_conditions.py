@@ -110,14 +110,15 @@ def test_all_any_not_and_flags_combine() -> None:
 def test_explain_failure_names_the_part_that_does_not_hold(workflow: Workflow) -> None:
     """A failed condition is explained by its failing part and the value found there."""
     [rule] = workflow.rules
-    crisis = frozenset({"crisis"})
+    alerted = frozenset({"council_alerted"})
     breakdown = {"total_it_breakdown": True}
 
-    assert explain_failure(rule.when, breakdown, crisis, NOW) == (
-        "it must not be that flag crisis is set"
+    assert explain_failure(rule.when, breakdown, alerted, NOW) == (
+        "it must not be that flag council_alerted is set"
     )
     assert explain_failure(rule.when, {"affected_subregions": ["fyrbodal"]}, frozenset(), NOW) == (
-        "none of these holds: total_it_breakdown equals True; affected_subregions min items 3"
+        "none of these holds: flag crisis is set; total_it_breakdown equals True; "
+        "affected_subregions min items 3"
     )
     assert (
         explain_failure(cond({"field": "scope", "equals": "x"}), {"scope": "y"}, frozenset(), NOW)

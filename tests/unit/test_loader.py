@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from engine.definition.loader import load_definition, parse_definition
 from engine.definition.yaml_loader import MAX_BYTES, load_yaml
 from engine.errors import DefinitionError
+from tests.conftest import examples
 from tests.plan_fixtures import VALID_PLAN, parse
 
 SAMSA = Path(__file__).resolve().parents[2] / "workflows" / "samsa_outage.yaml"
@@ -144,7 +145,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     return name, raw
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_plans_fail_only_with_located_errors(case: tuple[str, bytes]) -> None:
     """Whatever the damage, loading succeeds or raises DefinitionError with located problems."""

@@ -95,5 +95,5 @@ def test_declare_is_not_possible_on_an_existing_incident(ev: Evaluator) -> None:
 
     assert (
         "Possible now: enter_partial_reserve, enter_total_reserve, notify_crisis, "
-        "post_update, restore." in str(err.value)
+        "post_update, restore, withdraw." in str(err.value)
     )

@@ -29,11 +29,12 @@ def ev() -> Evaluator:
 
 
 def test_notify_crisis_sets_the_crisis_flag_and_keeps_others(ev: Evaluator) -> None:
-    """Crisis communication marks the incident as a crisis without dropping its other flags."""
+    """Crisis communication marks the incident as a crisis whose council has been alerted,
+    without dropping its other flags."""
     outcome = fire(
         ev, "partial_reserve", "notify_crisis", OPERATOR, data=PARTIAL, flags=frozenset({"drill"})
     )
-    assert outcome.flags == frozenset({"crisis", "drill"})
+    assert outcome.flags == frozenset({"crisis", "council_alerted", "drill"})
 
 
 def test_a_trigger_without_flags_keeps_the_incidents_flags(ev: Evaluator) -> None:
@@ -74,10 +75,17 @@ def test_council_alert_is_due_from_three_affected_subregions(
     assert due(ev, data) == expected
 
 
-def test_council_alert_is_not_due_once_the_crisis_flag_is_set(ev: Evaluator) -> None:
+def test_council_alert_is_not_due_once_the_council_was_alerted(ev: Evaluator) -> None:
     """After crisis communication has started the council is not alerted again by the rule."""
     data = {**DECLARED, "total_it_breakdown": True}
-    assert due(ev, data, flags=frozenset({"crisis"})) == []
+    assert due(ev, data, flags=frozenset({"crisis", "council_alerted"})) == []
+
+
+def test_council_alert_is_due_in_a_total_reserve_routine(ev: Evaluator) -> None:
+    """A decided total reserve routine (flag crisis) is a crisis: the council alert is due."""
+    assert due(ev, DECLARED, state="total_reserve", flags=frozenset({"crisis"})) == [
+        "council_alert"
+    ]
 
 
 def test_a_fired_rule_is_not_due_again(ev: Evaluator) -> None:

@@ -128,6 +128,23 @@ TRANSITIONS: list[
         )
         for src in ("outage", "partial_reserve", "total_reserve")
     ],
+    *[
+        (
+            "withdraw",
+            src,
+            "withdrawn",
+            OPERATOR,
+            {"withdrawal_reason": "Anmäld av misstag."},
+            DECLARED,
+            # `carried: true` narrows the channels when messages are written, not here.
+            [
+                ("withdrawal_notice", ["login_page", "website_news"]),
+                ("withdrawal_notice", ["support_email", "newsletter", "it_nytt", "crisis_email"]),
+            ],
+            [],
+        )
+        for src in ("outage", "partial_reserve", "total_reserve")
+    ],
     (
         "start_follow_up",
         "restored",

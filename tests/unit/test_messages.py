@@ -29,6 +29,7 @@ FULL_DATA: dict[str, Any] = {
     "feedback_summary": "Reservrutinen fungerade.",
     "evaluation_summary": "Informationen nådde ut inom 20 minuter.",
     "lessons_learned": "Uppdatera kontaktlistan för Skaraborg.",
+    "withdrawal_reason": "Anmäld av misstag under en övning.",
 }
 APPROVAL = {
     "id": "apr-1",
@@ -116,7 +117,7 @@ def test_outage_notice_carries_the_grundmall_in_swedish(samsa: Definition) -> No
     assert "Störningen startade: 28 juni 2022 kl. 14.30" in body
     assert "Omfattning: Användare i Fyrbodal och Skaraborg kan inte logga in" in body
     assert "Beräknas vara löst: 28 juni 2022 kl. 17.00" in body
-    assert "Berörda delregioner: Fyrbodal, Skaraborg" in body
+    assert "Berörda delregioner: Fyrbodal och Skaraborg" in body
     assert "info.samsa@vgregion.se" in body
     assert "Felsökning pågår hos leverantören." in body
 
@@ -275,8 +276,8 @@ def test_context_shows_titles_times_and_approval(samsa: Definition) -> None:
         "state_title": "Reservrutin i delar av verksamheterna",
         "url": "https://x/INC-7",
     }
-    assert values["approval"]["approvers"] == "Margareta Lund, Olof Strand"
-    assert values["approval"]["subregions"] == "Fyrbodal, Södra Älvsborg"
+    assert values["approval"]["approvers"] == "Margareta Lund och Olof Strand"
+    assert values["approval"]["subregions"] == "Fyrbodal och Södra Älvsborg"
     assert values["approval"]["expires_at"] == "28 juni 2022 kl. 18.45"
     assert values["now"] == "28 juni 2022 kl. 15.00"
     assert values["service"]["inbound_mailbox"] == "info.samsa@vgregion.se"
@@ -286,7 +287,7 @@ def test_approval_request_without_link_shows_the_cli_command(samsa: Definition) 
     """Without an approval URL the request tells the approver the CLI command instead."""
     body = render(samsa, "approval_request", approval={**APPROVAL, "url": None}).body_text
     assert "driftplan incident approve apr-1" in body
-    assert "för Fyrbodal, Södra Älvsborg" in body
+    assert "för Fyrbodal och Södra Älvsborg" in body
 
 
 def test_extra_names_cannot_shadow_plan_fields(samsa: Definition) -> None:
@@ -305,5 +306,5 @@ def test_extra_names_cannot_shadow_plan_fields(samsa: Definition) -> None:
 
 def test_unknown_template_lists_the_known_ones(samsa: Definition) -> None:
     """Asking for a template the plan lacks names the templates it has."""
-    with pytest.raises(MessageError, match="Known templates: approval_overdue"):
+    with pytest.raises(MessageError, match="Known templates: approval_expired, approval_overdue"):
         render(samsa, "outage_notise")

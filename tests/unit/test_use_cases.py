@@ -153,12 +153,14 @@ def test_gated_trigger_waits_for_the_approver(app: Installation) -> None:
     assert app.store.committed().approvals[pending.approval_id].status == ApprovalStatus.APPROVED
     assert not any(key.startswith("approval:") for key in app.open_timers(incident_id))
     kinds = [e.kind for e in app.events(incident_id)]
-    assert kinds == ["declare", "approval_requested", "decision", "transition"]
+    # A total reserve routine is a crisis: the council alert follows the decision at once.
+    assert kinds == ["declare", "approval_requested", "decision", "transition", "rule"]
 
 
 def test_each_subregion_of_a_partial_reserve_needs_its_own_decider(app: Installation) -> None:
-    """A partial reserve for Fyrbodal and Skaraborg stays pending after Fyrbodal's decider,
-    refuses (and logs) a decider of another sub-region, and applies once Skaraborg's agrees."""
+    """A partial reserve for Fyrbodal and Skaraborg takes effect for Fyrbodal when its decider
+    agrees, refuses (and logs) a decider of another sub-region, and adds Skaraborg when its
+    decider agrees."""
     incident_id = app.declare()
     pending = app.service.fire(
         incident_id=incident_id,
@@ -172,10 +174,10 @@ def test_each_subregion_of_a_partial_reserve_needs_its_own_decider(app: Installa
     assert sorted(r.person_id for r in request.recipients) == ["eva.holm", "johan.berg"]
 
     first = app.service.decide(approval_id=approval_id, actor_id="johan.berg", approve=True)
-    assert (first.result, first.state) == ("recorded", "outage")
+    assert (first.result, first.state) == ("approved", "partial_reserve")
+    assert app.incident(incident_id).data["reserve_subregions"] == ["fyrbodal"]
     with pytest.raises(NotAuthorized):
         app.service.decide(approval_id=approval_id, actor_id="per.ek", approve=True)
-    assert app.incident(incident_id).state == "outage"
     refused = app.events(incident_id)[-1]
     assert (refused.kind, refused.actor) == ("refused", "per.ek")
     assert refused.trigger == f"decide:{approval_id}"
@@ -184,8 +186,9 @@ def test_each_subregion_of_a_partial_reserve_needs_its_own_decider(app: Installa
 
     assert (second.result, second.state) == ("approved", "partial_reserve")
     assert app.incident(incident_id).data["reserve_subregions"] == ["fyrbodal", "skaraborg"]
-    slots = app.store.committed().approvals[approval_id].slots
-    assert [(s.subregions, s.decided_by) for s in slots] == [
+    committed = app.store.committed().approvals[approval_id]
+    assert committed.status == ApprovalStatus.APPROVED
+    assert [(s.subregions, s.decided_by) for s in committed.slots] == [
         (("fyrbodal",), "johan.berg"),
         (("skaraborg",), "eva.holm"),
     ]

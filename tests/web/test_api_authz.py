@@ -133,9 +133,11 @@ def test_who_may_call_the_route(world: World, row: str) -> None:
 
 
 def test_the_module_incident_is_unchanged_by_the_matrix(world: World) -> None:
-    """Previews change nothing: after every row ran, the incident is still an outage and
-    the request still waits for Skaraborg."""
+    """Previews change nothing: after every row ran, only the one decision made (Fyrbodal's)
+    took effect — Fyrbodal is on the reserve routine — and the request still waits for
+    Skaraborg."""
     shown = world.live.client(OPERATOR).get(f"{API}/incidents/{world.incident}").json()
-    assert shown["state"] == "outage"
+    assert shown["state"] == "partial_reserve"
+    assert shown["reserve_subregions"] == ["fyrbodal"]
     [pending] = shown["pending_approvals"]
     assert pending["id"] == world.approval

@@ -83,7 +83,9 @@ def test_the_whole_samsa_outage_runs_through_the_api(live: Live) -> None:
         "Anna Andersson",
     )
     first = decide(johan, partial, comment="Fyrbodal går över.")
-    assert (first["result"], first["state"]) == ("recorded", "outage")
+    # Each sub-region's decision takes effect when it is made (`apply: per_slot`).
+    assert (first["result"], first["state"]) == ("approved", "partial_reserve")
+    assert ok(operator.get(f"{API}/incidents/{incident_id}"))["reserve_subregions"] == ["fyrbodal"]
     assert ok(johan.get(f"{API}/approvals")) == []  # nothing left for Johan to decide
     second = decide(eva, partial, comment="Skaraborg också.")
     assert (second["result"], second["state"]) == ("approved", "partial_reserve")

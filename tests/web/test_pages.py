@@ -13,6 +13,7 @@ import httpx
 from engine.bootstrap import link_key
 from tests.web.conftest import Live
 from tests.web.page_helpers import (
+    LINK,
     altered,
     ask,
     csrf_of,
@@ -169,21 +170,28 @@ def test_the_link_post_needs_its_own_csrf_value(live_sqlite: Live) -> None:
 
 
 def test_two_subregions_record_then_approve_and_a_rejection_closes(live_sqlite: Live) -> None:
-    """One of two sub-regions approving is recorded (waiting for the other); the second approves;
-    a rejection on another request closes it."""
+    """Each of two sub-regions approving takes effect at once (Fyrbodal enters the partial
+    reserve, Skaraborg joins through the new link it was sent); a rejection on another request
+    closes it."""
     live = live_sqlite
     incident_id, _ = ask(live, values={"reserve_subregions": "fyrbodal,skaraborg"})
     web = client(live)
     johan = link_for(live, incident_id, "johan.berg")
+    # Later messages sort after earlier ones by their time stamp (the fake clock stands still).
+    live.clock.advance(timedelta(minutes=1))
     first = web.post(johan, data={"csrf": csrf_of(web.get(johan).text), "beslut": "godkann"})
     assert first.status_code == 200
-    assert "Ditt godkännande är registrerat" in first.text
-    assert "Beslutsfattare på delregional nivå (Skaraborg)" in first.text  # still to decide
-    assert live.app.service.show(incident_id)["state"] == "outage"
-    eva = link_for(live, incident_id, "eva.holm")
+    assert "Godkänt" in first.text
+    assert live.app.service.show(incident_id)["reserve_subregions"] == ["fyrbodal"]
+    # Links name the state they were made in: Eva decides through the new one she was sent.
+    eva = latest_link_for(live, incident_id, "eva.holm")
     second = web.post(eva, data={"csrf": csrf_of(web.get(eva).text), "beslut": "godkann"})
     assert "Godkänt" in second.text
-    assert live.app.service.show(incident_id)["state"] == "partial_reserve"
+    shown = live.app.service.show(incident_id)
+    assert (shown["state"], shown["reserve_subregions"]) == (
+        "partial_reserve",
+        ["fyrbodal", "skaraborg"],
+    )
 
     other, approval_id = ask(live, "enter_total_reserve")
     chair = link_for(live, other, "margareta.lund")
@@ -248,3 +256,17 @@ def test_a_comment_with_a_nul_character_is_refused_not_a_crash(live: Live) -> No
     assert is_pending(live, incident_id, approval_id)
     done = web.post(path, data={"csrf": csrf, "beslut": "godkann", "kommentar": "rad 1\nrad 2"})
     assert done.status_code == 200
+
+
+def latest_link_for(live: Live, incident_id: str, person: str) -> str:
+    """The path of `person`'s newest decision link (a per-slot request sends a new one when
+    its first part moved the incident)."""
+    found = [
+        match.group(0)
+        for message in live.app.service.messages(incident_id)
+        if any(r.person_id == person for r in message.recipients)
+        for match in [LINK.search(message.body_text or "")]
+        if match
+    ]
+    assert found, f"no decision link for {person}"
+    return found[-1]

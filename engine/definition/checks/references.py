@@ -34,6 +34,9 @@ def notifies(workflow: Workflow) -> Iterator[tuple[PathKey, Notify]]:
                 yield ("transitions", t_index, "gate", "notify"), transition.gate.notify
             for i, reminder in enumerate(transition.gate.remind):
                 yield ("transitions", t_index, "gate", "remind", i, "notify"), reminder.notify
+            if transition.gate.on_expire is not None:
+                notify = transition.gate.on_expire.notify
+                yield ("transitions", t_index, "gate", "on_expire", "notify"), notify
 
 
 def conditions(workflow: Workflow) -> Iterator[tuple[PathKey, Condition]]:
@@ -153,6 +156,7 @@ def _gate(ctx: Context, path: PathKey, trigger: str, gate: Gate) -> None:
             f"Known roles: {', '.join(sorted(wf.roles))}",
             key=True,
         )
+    _per_slot(ctx, path, trigger, gate)
     if gate.scope is None:
         return
     scope_path: PathKey = (*path, "scope", "field")
@@ -174,6 +178,31 @@ def _gate(ctx: Context, path: PathKey, trigger: str, gate: Gate) -> None:
             (*path, "scope"),
             f"the gate of '{trigger}' is scoped to sub-regions, but none of its approver roles "
             f"({', '.join(approvers)}) has `scope: subregion`",
+        )
+
+
+def _per_slot(ctx: Context, path: PathKey, trigger: str, gate: Gate) -> None:
+    """`apply: per_slot` needs one slot per value (`scope` with `mode: each`), and its `join`
+    must be a trigger that adds values to the scope field where the first part leads."""
+    if gate.join is not None and gate.apply != "per_slot":
+        ctx.error((*path, "join"), "`join` applies to `apply: per_slot` gates only")
+    if gate.apply != "per_slot":
+        return
+    if gate.scope is None or gate.scope.mode != "each":
+        ctx.error(
+            (*path, "apply"),
+            f"`apply: per_slot` on the gate of '{trigger}' needs `scope: {{field: ..., "
+            "mode: each}`: one decision per value, each taking effect alone",
+        )
+    if gate.join is None or not ctx.ref("trigger", gate.join, (*path, "join")):
+        return
+    field = gate.scope.field if gate.scope is not None else ""
+    joins = [t for t in ctx.workflow.transitions if t.trigger == gate.join]
+    if not any(t.internal and field in t.append for t in joins):
+        ctx.error(
+            (*path, "join"),
+            f"join trigger '{gate.join}' must be `internal: true` with `append: [{field}]`, so "
+            "that a later decision adds its values to those already in effect",
         )
 
 

@@ -3,7 +3,8 @@
 Each template is rendered in every language it is written in, against sample data built from the
 plan: every field with a value of its type (each choice in turn, "unknown" where a time allows
 it, both truths of a bool), and once with every field unset; the approval variables filled and
-empty; the service block; with and without an incident link. The sandbox and its limits are the
+empty; the decision and timer variables likewise; the service block; with and without an
+incident link. The sandbox and its limits are the
 ones messages render with (`engine.definition.sandbox`), so a sandbox refusal, a name the
 template prints that no message would have, a template that fails on some value, or one that
 runs away (time, output or size) is an error here, located at the template, instead of a command
@@ -27,12 +28,15 @@ from engine.definition.definition import TemplateSource
 from engine.definition.durations import format_duration
 from engine.definition.sandbox import (
     APPROVAL_KEYS,
+    DECISION_KEYS,
+    TIMER_KEYS,
     FieldText,
     RenderLimitExceeded,
     compile_template,
     render_bounded,
 )
 from engine.definition.schema import FieldDef, Workflow, localized
+from engine.definition.wording import FieldList
 
 _TIME = {"sv": "28 juni 2022 kl. 14.30", "en": "28 June 2022 at 14:30"}
 _UNKNOWN = {"sv": "okänd", "en": "unknown"}
@@ -61,8 +65,8 @@ def _field_value(workflow: Workflow, name: str, spec: FieldDef, language: str, v
         return format_duration(timedelta(minutes=15 * (variant + 1)))
     if spec.type in ("choice", "multichoice"):
         values = _choices(workflow, spec, language) or [name]
-        if spec.type == "multichoice" and variant == 0:
-            return ", ".join(values)
+        if spec.type == "multichoice":  # all of them, then one at a time, as messages word them
+            return FieldList(values if variant == 0 else [values[variant % len(values)]], language)
         return values[variant % len(values)]
     return f"[{localized(spec.title, language) or name}]"
 
@@ -86,6 +90,10 @@ def sample_contexts(workflow: Workflow, title: str, language: str) -> Iterator[d
         filled = complete and variant % 2 == 0
         approval = {key: f"[approval.{key}]" if filled else "" for key in APPROVAL_KEYS}
         approval["trigger"] = "[approval.trigger]" if filled else ""
+        decision = {key: f"[decision.{key}]" if filled else "" for key in DECISION_KEYS}
+        timer: dict[str, Any] = {key: f"[timer.{key}]" if filled else "" for key in TIMER_KEYS}
+        if filled:  # a timer's durations are timedeltas, for `| duration`
+            timer.update(every=timedelta(minutes=90), after=timedelta(days=1))
         values.update(
             service={
                 "name": workflow.service.name,
@@ -99,8 +107,10 @@ def sample_contexts(workflow: Workflow, title: str, language: str) -> Iterator[d
                 "state_title": localized(state_def.title, language) if state_def else state,
                 "url": "",
             },
-            document={"title": title},
+            document={"title": title, "timezone": workflow.document.timezone},
             approval=approval,
+            decision=decision,
+            timer=timer,
             now=_TIME.get(language, _TIME["en"]),
             exercise=variant % 2 == 1,
             language=language,
@@ -134,7 +144,7 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, UndefinedError):
         return (
             f"it prints a name no message has: {exc}. Available: the plan's fields, service, "
-            "incident, document, approval, now, exercise, language"
+            "incident, document, approval, decision, timer, now, exercise, language"
         )
     return f"it fails on sample data: {type(exc).__name__}: {exc}"
 

@@ -65,13 +65,13 @@ def list_incidents(
 
 @router.get("/{incident_id}", summary="One incident")
 def show(incident_id: str, caller: CallerDep, service: ServiceDep) -> dict[str, Any]:
-    service.approvals.authorize_reading(caller.person_id)
+    service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     return service.show(incident_id)
 
 
 @router.get("/{incident_id}/actions", summary="What the caller may do now")
 def actions(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
-    service.approvals.authorize_reading(caller.person_id)
+    service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     return service.actions(incident_id=incident_id, actor_id=caller.person_id)
 
 
@@ -85,7 +85,7 @@ def preview(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     def work() -> tuple[int, Any]:
-        service.approvals.authorize_reading(caller.person_id)
+        service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
         return 200, service.preview(
             actor_id=caller.person_id,
             values=body.data,
@@ -123,11 +123,11 @@ def fire(
 
 @router.get("/{incident_id}/events", summary="The incident's log, oldest first")
 def events(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
-    service.approvals.authorize_reading(caller.person_id)
+    service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     return service.log(incident_id)
 
 
 @router.get("/{incident_id}/messages", summary="The incident's outgoing messages")
 def messages(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
-    service.approvals.authorize_reading(caller.person_id)
+    service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     return [message_view(m) for m in service.messages(incident_id)]
