@@ -26,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not full_run"
 
 test-all: $(STAMP)
-	DRIFTPLAN_CRASH_KILLS=50 DRIFTPLAN_CRASH_RECIPIENTS=500 $(BIN)/python -m pytest -q
+	DRIFTPLAN_CRASH_KILLS=50 DRIFTPLAN_CRASH_RECIPIENTS=500 DRIFTPLAN_HYPOTHESIS_PROFILE=full \
+		$(BIN)/python -m pytest -q
 
 check: lint typecheck imports
 

@@ -10,7 +10,6 @@ import typer
 from engine.bootstrap import build
 from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from
 from engine.errors import ConfigurationError
-from engine.web.server import check_public_url, is_loopback, serve
 
 app = typer.Typer()
 
@@ -36,6 +35,10 @@ def serve_command(
     """Run the web service and the worker (timers and delivery) until stopped."""
 
     def body() -> None:
+        # FastAPI and uvicorn are imported by this command only: every other command would pay
+        # for them at start-up.
+        from engine.web.server import check_public_url, is_loopback, serve  # noqa: PLC0415
+
         settings = settings_from(data, lang)
         if not settings.public_url and is_loopback(host):
             # On a developer's machine the listening address is where links point.

@@ -14,13 +14,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from functools import cache
+from typing import TYPE_CHECKING
 
 from engine.domain.accounts import ApiToken, WebSession
 from engine.errors import CommandError, NotAuthenticated, NotFound
 from engine.service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,22 @@ MIN_PASSWORD_LENGTH = 12
 SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "dp_"  # noqa: S105 (not a secret: a prefix that makes a leaked token recognisable to secret scanners
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified when the person has no password, so that a wrong id costs as long as a wrong password
-# (no telling from the timing which ids exist).
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+# Built on first use, not at import: every CLI command imports this module, and only sign-in
+# and `users set-password` hash anything.
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2id with the library's current recommended parameters."""
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the person has no password, so that a wrong id costs as long as a wrong
+    password (no telling from the timing which ids exist)."""
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def secret_hash(secret: str) -> str:
@@ -71,7 +85,7 @@ class Accounts:
                 sv=f"Lösenordet är för kort: använd minst {MIN_PASSWORD_LENGTH} tecken "
                 "(några orelaterade ord är lätta att minnas).",
             )
-        hashed = _hasher.hash(password)
+        hashed = _hasher().hash(password)
         with self.workspace.store.unit_of_work() as uow:
             self.workspace.actor(uow, person_id)  # NotFound with the fix
             uow.accounts.set_password(person_id, hashed, self.workspace.clock.now())
@@ -83,8 +97,10 @@ class Accounts:
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             stored = uow.accounts.password_hash(person_id)
             known = person_id in self.workspace.directory(uow).people
+        from argon2.exceptions import InvalidHashError, VerificationError  # noqa: PLC0415
+
         try:
-            _hasher.verify(stored or _DUMMY_HASH, password)
+            _hasher().verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             log.warning("refused sign-in for %r: wrong password or no account", person_id)
             raise refused from None
@@ -100,8 +116,8 @@ class Accounts:
             expires_at=now + SESSION_LIFETIME,
         )
         with self.workspace.store.unit_of_work() as uow:
-            if _hasher.check_needs_rehash(stored):
-                uow.accounts.set_password(person_id, _hasher.hash(password), now)
+            if _hasher().check_needs_rehash(stored):
+                uow.accounts.set_password(person_id, _hasher().hash(password), now)
             uow.accounts.delete_expired_sessions(now)
             uow.accounts.add_session(secret_hash(secret), session)
             uow.commit()

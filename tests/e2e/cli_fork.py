@@ -30,6 +30,7 @@ import json
 import locale
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -158,7 +159,9 @@ class Zygote:
         self.script = script
         self.base_env = dict(base_env)
         self.scratch = scratch
-        self.socket_path = str(scratch / "zygote.sock")
+        # A short path of its own: a Unix socket's path may not exceed about 100 bytes.
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="driftplan-zygote-"))
+        self.socket_path = str(self._socket_dir / "sock")
         self.process = subprocess.Popen(
             [sys.executable, __file__, str(script), self.socket_path],
             env=self.base_env,
@@ -214,6 +217,7 @@ class Zygote:
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------- zygote
