@@ -42,7 +42,7 @@ def test_a_refusal_through_the_cli_records_the_os_user_too(sqlite_workspace: Wor
         incident,
         "post_update",
         "--as",
-        "lars.nilsson",
+        "johan.berg",
         "--set",
         "details=x",
     )

@@ -80,13 +80,15 @@ def test_closed_incident_admits_no_trigger(ev: Evaluator, workflow: Workflow) ->
     "actor", [CHAIR, VICE_CHAIR, DECIDER_FY, ADMIN, NOBODY], ids=lambda a: a.id
 )
 def test_status_update_by_a_role_the_plan_does_not_allow(ev: Evaluator, actor: Actor) -> None:
-    """Only operators and the supplier post status updates; anyone else is told who may."""
+    """Only operators, the supplier, VGR-IT and OSIT post status updates; anyone else is told
+    who may."""
     with pytest.raises(NotAuthorized) as err:
         fire(ev, "outage", "post_update", actor)
 
-    assert err.value.allowed == ["operator", "supplier_support"]
+    assert err.value.allowed == ["operator", "osit", "supplier_support", "vgr_it"]
     assert str(err.value) == (
-        f"{actor.name} may not fire 'post_update'. Allowed roles: operator, supplier_support."
+        f"{actor.name} may not fire 'post_update'. "
+        "Allowed roles: operator, osit, supplier_support, vgr_it."
     )
 
 

@@ -195,8 +195,8 @@ def test_each_subregion_of_a_partial_reserve_needs_its_own_decider(app: Installa
 
 
 def test_refusal_is_written_to_the_incident_log(app: Installation) -> None:
-    """A status update by VGR-IT, whom the plan does not allow to post one, raises
-    NotAuthorized, leaves the incident as it was and is logged as a `refused` event."""
+    """A status update by a sub-regional decider, whom the plan does not allow to post one,
+    raises NotAuthorized, leaves the incident as it was and is logged as a `refused` event."""
     incident_id = app.declare()
     before = app.incident(incident_id)
 
@@ -204,7 +204,7 @@ def test_refusal_is_written_to_the_incident_log(app: Installation) -> None:
         app.service.fire(
             incident_id=incident_id,
             trigger="post_update",
-            actor_id="lars.nilsson",
+            actor_id="johan.berg",
             values={"scope": "Allt fungerar"},
         )
 
@@ -215,7 +215,7 @@ def test_refusal_is_written_to_the_incident_log(app: Installation) -> None:
     assert (refused.seq, refused.kind, refused.actor, refused.trigger) == (
         2,
         "refused",
-        "lars.nilsson",
+        "johan.berg",
         "post_update",
     )
     assert refused.data["error"] == "NotAuthorized"
