@@ -15,13 +15,14 @@ import logging
 from dataclasses import dataclass
 
 from engine.definition.schema import localized
-from engine.domain.fields import display_value, format_time
+from engine.domain.fields import format_time
 from engine.domain.model import ApprovalStatus
 from engine.domain.outcome import CommandResult
 from engine.errors import LinkRefused, NotFound
 from engine.service.approval_view import approval_context
 from engine.service.gates import GateKeeper
 from engine.service.link_signer import LinkClaim, LinkSigner, altered
+from engine.service.queries import described_rows
 from engine.service.recorder import note_event
 from engine.service.workspace import Workspace
 
@@ -208,14 +209,7 @@ class DecisionLinks:
         names = {p.id: p.name for p in directory.people.values()}
         facts = approval_context(definition, approval, "", url="", names=names)
         workflow, language = definition.workflow, definition.language
-        rows = [
-            (
-                localized(f.title, language) or name,
-                display_value(workflow, name, incident.data[name], language),
-            )
-            for name, f in workflow.fields.items()
-            if incident.data.get(name) not in (None, "", [])
-        ]
+        rows = described_rows(workflow, incident.data, language)
         person = directory.people.get(claim.person_id)
         return DecisionQuestion(
             approval_id=approval.id,

@@ -6,9 +6,10 @@ so `service.show(...)` reads like `service.fire(...)`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from engine.definition.schema import localized
+from engine.definition.schema import Workflow, localized
 from engine.domain.fields import display_value
 from engine.domain.labels import Labels
 from engine.domain.machine import evaluator_for
@@ -33,14 +34,7 @@ class IncidentQueries:
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(incident_id)
             workflow = self.workspace.definition_of(uow, incident).workflow
-        rows = [
-            (
-                localized(f.title, language) or name,
-                display_value(workflow, name, incident.data[name], language),
-            )
-            for name, f in workflow.fields.items()
-            if incident.data.get(name) not in (None, "", [])
-        ]
+        rows = described_rows(workflow, incident.data, language)
         state = workflow.states[incident.state]
         return {"state_title": localized(state.title, language), "rows": rows}
 
@@ -111,6 +105,20 @@ class IncidentQueries:
                 }
                 for e in uow.events.list(incident_id)
             ]
+
+
+def described_rows(
+    workflow: Workflow, data: Mapping[str, Any], language: str
+) -> list[tuple[str, str]]:
+    """The incident's filled-in fields as (title, value for readers), in the plan's order."""
+    return [
+        (
+            localized(f.title, language) or name,
+            display_value(workflow, name, data[name], language),
+        )
+        for name, f in workflow.fields.items()
+        if data.get(name) not in (None, "", [])
+    ]
 
 
 def incident_view(incident: Incident, approvals: list[Approval]) -> dict[str, Any]:
