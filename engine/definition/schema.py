@@ -9,64 +9,38 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from engine.definition.durations import parse_duration
+from engine.definition.schema_base import (
+    NAME_HELP,
+    NAME_RE,
+    Duration,
+    Name,
+    Names,
+    Sources,
+    Strict,
+    Text,
+    localized,
+)
+from engine.definition.schema_conditions import COMPARISONS, Condition
 from engine.definition.severity import Severity
 
-NAME_RE = r"^[a-z][a-z0-9_]*$"
-NAME_HELP = "lowercase letters, digits and _ , starting with a letter"
-
-
-def _duration(value: object) -> timedelta:
-    return value if isinstance(value, timedelta) else parse_duration(value)
-
-
-def _text(value: object) -> dict[str, str]:
-    """A user-facing text: either one string, or one string per language ({sv: .., en: ..})."""
-    if isinstance(value, str):
-        return {"": value}
-    if (
-        isinstance(value, dict)
-        and value
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-    ):
-        return dict(value)
-    raise ValueError("expected a text, or a mapping of language to text such as {sv: ..., en: ...}")
-
-
-def _names(value: object) -> list[str]:
-    """One name or a list of names (pydantic checks the list's items next)."""
-    return [value] if isinstance(value, str) else value  # type: ignore[return-value]
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Text = Annotated[dict[str, str], BeforeValidator(_text)]
-Name = Annotated[str, Field(pattern=NAME_RE)]
-Names = Annotated[list[Name], BeforeValidator(_names)]
-# A transition's source: names, or the single wildcard "*" (every non-final state).
-Sources = Annotated[
-    list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*)$")]], BeforeValidator(_names)
+__all__ = [
+    "COMPARISONS",
+    "NAME_HELP",
+    "NAME_RE",
+    "Condition",
+    "Duration",
+    "Name",
+    "Names",
+    "Sources",
+    "Strict",
+    "Text",
+    "localized",
 ]
-
-
-def localized(text: dict[str, str] | None, language: str, fallback: str = "sv") -> str:
-    """Pick the text for `language`, else the fallback language, else any text there is."""
-    if not text:
-        return ""
-    for key in (language, fallback, ""):
-        if key in text:
-            return text[key]
-    return next(iter(text.values()))
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors, values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Document(Strict):
@@ -192,70 +166,6 @@ class Notify(Strict):
 
 class Action(Strict):
     notify: Notify
-
-
-COMPARISONS = (
-    "equals",
-    "not_equals",
-    "in",
-    "contains",
-    "min_items",
-    "max_items",
-    "before",
-    "after",
-    "is_set",
-)
-
-
-class Condition(Strict):
-    """A structured condition: `all` / `any` / `not`, or one test on a field or flag."""
-
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-    not_: Condition | None = Field(default=None, alias="not")
-    field: Name | None = None
-    flag: Name | None = None
-    equals: Any = None
-    not_equals: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    contains: Any = None
-    min_items: int | None = None
-    max_items: int | None = None
-    before: Name | None = None  # another datetime field, or "now"
-    after: Name | None = None
-    is_set: bool | None = None
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Condition:
-        combinators = [k for k in ("all", "any", "not_") if getattr(self, k) is not None]
-        tests = [k for k in self.model_fields_set if k.rstrip("_") in COMPARISONS]
-        if len(combinators) > 1:
-            raise ValueError("use one of all / any / not per condition; nest them to combine")
-        if combinators and (self.field or self.flag or tests):
-            raise ValueError("a condition is either all / any / not, or a test on one field")
-        if not combinators:
-            if self.flag is not None:
-                if self.field is not None or tests:
-                    raise ValueError("a `flag` condition takes no field or comparison")
-                return self
-            if self.field is None:
-                raise ValueError("a condition needs all / any / not, `field` or `flag`")
-            if len(tests) != 1:
-                raise ValueError(
-                    f"a field condition needs exactly one comparison of {', '.join(COMPARISONS)}"
-                )
-        return self
-
-    @property
-    def comparison(self) -> tuple[str, Any]:
-        """The (operator, operand) of a field test."""
-        for key in self.model_fields_set:
-            name = key.rstrip("_")
-            if name in COMPARISONS:
-                return name, getattr(self, key)
-        raise ValueError("not a field test")
 
 
 class TimerDef(Strict):
