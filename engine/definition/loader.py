@@ -18,7 +18,7 @@ from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks.workflow import check_workflow
 from engine.definition.definition import Definition, TemplateSource
 from engine.definition.schema import Workflow, localized
-from engine.definition.yaml_loader import Positions, load_yaml
+from engine.definition.yaml_loader import Positions, load_checked_yaml, load_yaml
 from engine.errors import DefinitionError, Problem
 
 
@@ -220,10 +220,20 @@ def load_definition(
 
 
 def definition_from_snapshot(snapshot: Mapping[str, Any]) -> Definition:
-    """Rebuild the exact plan an incident started with, from its stored snapshot."""
-    return parse_definition(
-        snapshot["plan"],
-        str(snapshot.get("source", "<snapshot>")),
-        files=snapshot["files"],
-        check=False,
+    """Rebuild the exact plan an incident started with, from its stored snapshot.
+
+    The snapshot was checked when it was first loaded, so it is parsed with the fast loader and
+    without positions (they only serve the checker's error messages).
+    """
+    plan_text: str = snapshot["plan"]
+    source = str(snapshot.get("source", "<snapshot>"))
+    files: dict[str, str] = dict(snapshot["files"])
+    workflow = Workflow.model_validate(load_checked_yaml(plan_text))
+    return Definition(
+        workflow=workflow,
+        source=source,
+        positions=Positions(source),
+        snapshot={"plan": plan_text, "files": files, "source": source},
+        sha256=_digest({"plan": plan_text, "files": files}),
+        templates=_template_sources(workflow, files),
     )

@@ -97,6 +97,19 @@ def _reject_unknown_tag(loader: yaml.SafeLoader, suffix: str, node: Node) -> Any
 _PlanLoader.add_multi_constructor("!", _reject_unknown_tag)
 _PlanLoader.add_multi_constructor("tag:yaml.org,2002:python/", _reject_unknown_tag)
 
+# libyaml's parser when PyYAML was built with it (the wheels are): about 8× faster than the
+# pure-Python composer `load_yaml` needs for positions.
+_FastBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CheckedPlanLoader(_FastBase):  # type: ignore[valid-type,misc]
+    """The same scalars as `_PlanLoader` (narrow booleans, no tags), for text already checked."""
+
+
+_CheckedPlanLoader.yaml_implicit_resolvers = _PlanLoader.yaml_implicit_resolvers
+_CheckedPlanLoader.add_multi_constructor("!", _reject_unknown_tag)
+_CheckedPlanLoader.add_multi_constructor("tag:yaml.org,2002:python/", _reject_unknown_tag)
+
 
 def _build(node: Node, path: PathKey, positions: Positions, depth: int = 0) -> Any:
     """Turn a composed node tree into plain Python values, recording positions on the way."""
@@ -184,3 +197,14 @@ def load_yaml(text: str | bytes, source: str) -> tuple[Any, Positions]:
         if loader is not None:
             loader.dispose()
     return value, positions
+
+
+def load_checked_yaml(text: str) -> Any:
+    """Parse plan text that `load_yaml` already accepted once (a stored snapshot), fast.
+
+    An incident's pinned plan is rebuilt from its snapshot in every new process; the checks
+    `load_yaml` makes (size, duplicate keys, aliases, positions for error messages) were made
+    when the plan was first loaded and cannot fail differently now, so the C parser with the
+    same scalar rules gives the same values in an eighth of the time.
+    """
+    return yaml.load(text, Loader=_CheckedPlanLoader)  # noqa: S506 - a SafeLoader subclass
