@@ -10,10 +10,18 @@ The request goes in twice, as calendar clients expect: as a `text/calendar; meth
 alternative of the body and as an `invite.ics` attachment, both base64-encoded so that the CRLF
 line endings RFC 5545 demands survive any mail path and the file outbox byte for byte. Sending is
 `EmailChannel`'s.
+
+A `clear` message cancels (RFC 5546 §3.2.5): for each meeting in `message.withdrawn`, every
+recipient gets a `METHOD:CANCEL` with the invitation's UID, a higher SEQUENCE, STATUS:CANCELLED
+and the same time, so calendar clients remove the entry; the message's text says why. One
+iTIP object names one UID, so two withdrawn meetings are two cancellations per recipient. The
+YAML addresses the clear to the invitation's audience, so the cancellation reaches the invitees.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -36,16 +44,24 @@ from channels.mime import (
 )
 from channels.smtp_email import EmailChannel
 from engine.definition.channel_settings import ChannelSettings
+from engine.domain.model import RecipientStatus
 from engine.errors import PermanentDeliveryError
-from engine.ports import Meeting, OutgoingMessage, Recipient
+from engine.ports import DeliveryReport, Meeting, OutgoingMessage, Recipient, RecipientResult
 
 __all__ = ["CalendarChannel", "build_invitation"]
 
-_ICS_PARAMS = {"method": "REQUEST", "charset": "utf-8"}
 _LABELS = {
-    "sv": {"when": "Tid", "where": "Plats", "none": "meddelas senare"},
-    "en": {"when": "Time", "where": "Location", "none": "to be announced"},
+    "sv": {"when": "Tid", "where": "Plats", "none": "meddelas senare", "cancelled": "INSTÄLLT"},
+    "en": {
+        "when": "Time",
+        "where": "Location",
+        "none": "to be announced",
+        "cancelled": "CANCELLED",
+    },
 }
+# RFC 5546: an invitation is sequence 0; any later revision of the same UID must count higher.
+_CANCEL_SEQUENCE = 1
+_WORST = (RecipientStatus.PERMANENT, RecipientStatus.TEMPORARY, RecipientStatus.SENT)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -77,28 +93,33 @@ def build_invitation(
     location: str,
     timezone: str = "",
     from_name: str = "",
+    cancels: str = "",
 ) -> str:
     """The iCalendar text (METHOD:REQUEST, one VEVENT, CRLF line ends) of one invitation.
 
     `organizer` is the channel's From value; the meeting's own organizer wins when it names one.
     Times are in `timezone` (the plan's) with its VTIMEZONE, which clients need to show a local
     time right across a daylight-saving change; a plan in UTC gets UTC times and no VTIMEZONE.
+    With `cancels` (the message id of the invitation), the text is that invitation's
+    cancellation instead: METHOD:CANCEL, its UID, a higher SEQUENCE, STATUS:CANCELLED.
     """
+    method = "CANCEL" if cancels else "REQUEST"
     zone = _zone(timezone)
     starts = _utc(meeting.starts_at).astimezone(zone)
     ends = _utc(meeting.starts_at + meeting.duration).astimezone(zone)
     calendar = Calendar()
     calendar.add("prodid", "-//driftplan//driftplan//SV")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
     domain = envelope_address(organizer).rpartition("@")[2]
-    event.add("uid", format_message_id(message.message_id, domain).strip("<>"))
+    # The UID comes from the invitation's message id, so its cancellation names the same UID.
+    event.add("uid", format_message_id(cancels or message.message_id, domain).strip("<>"))
     event.add("dtstamp", _utc(message.created_at))
     event.add("dtstart", starts)
     event.add("dtend", ends)
-    event.add("sequence", 0)
-    event.add("status", "CONFIRMED")
+    event.add("sequence", _CANCEL_SEQUENCE if cancels else 0)
+    event.add("status", "CANCELLED" if cancels else "CONFIRMED")
     event.add("summary", clean_header(meeting.title) or exercise_subject(message))
     event.add("description", message.body_text)
     if location:
@@ -109,8 +130,9 @@ def build_invitation(
     event.add("organizer", _cal_address(organizer_addr, organizer_name))
     guest = _cal_address(attendee.addr_spec, attendee.display_name)
     guest.params["ROLE"] = "REQ-PARTICIPANT"
-    guest.params["PARTSTAT"] = "NEEDS-ACTION"
-    guest.params["RSVP"] = "TRUE"
+    if not cancels:  # a cancellation asks for no reply
+        guest.params["PARTSTAT"] = "NEEDS-ACTION"
+        guest.params["RSVP"] = "TRUE"
     event.add("attendee", guest)
     calendar.add_component(event)
     if zone is not UTC:
@@ -140,7 +162,7 @@ class CalendarChannel(EmailChannel):
 
     def check(self, message: OutgoingMessage) -> None:
         """An invitation without a meeting can never be sent: refuse it as a whole."""
-        if message.meeting is None:
+        if message.meeting is None and not message.clear:
             raise PermanentDeliveryError(
                 f"Message {message.message_id} on calendar channel '{message.channel}' has no "
                 "meeting (time, duration, location); a calendar channel can only send invitations."
@@ -150,15 +172,40 @@ class CalendarChannel(EmailChannel):
         zone = _zone(self.settings.get("timezone", ""))
         return _utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
+    def deliver(self, message: OutgoingMessage) -> DeliveryReport:
+        """Send invitations; a `clear` message sends one cancellation per withdrawn meeting
+        to each recipient (an address counts as served when all of its copies went)."""
+        if not message.clear:
+            return super().deliver(message)
+        meetings = [w for w in message.withdrawn if w.meeting is not None]
+        if not meetings:
+            # Nothing this channel sent can be cancelled: nothing to send, and not a failure.
+            return DeliveryReport(
+                [
+                    RecipientResult(r.address, RecipientStatus.SENT, "no meeting to cancel")
+                    for r in message.recipients
+                ],
+                target="(nothing to cancel)",
+                live=False,
+            )
+        reports = []
+        for withdrawn in meetings:
+            one = replace(message, meeting=withdrawn.meeting, withdrawn=(withdrawn,))
+            reports.append(super().deliver(one))
+        return _combined(reports)
+
     def compose(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> EmailMessage:
-        """The e-mail copy with the meeting in words, a calendar alternative and invite.ics."""
+        """The e-mail copy with the meeting in words, a calendar alternative and invite.ics
+        (for a `clear`: the cancellation of the one meeting in `message.withdrawn`)."""
         meeting = message.meeting
-        assert meeting is not None  # check() ran first
+        assert meeting is not None  # check() ran first; deliver() gives a clear its meeting
+        cancels = message.withdrawn[0].message_id if message.clear and message.withdrawn else ""
         location = meeting.location or self.settings.get("meeting_location", "")
         labels = _LABELS.get(message.language, _LABELS["sv"])
         ends = meeting.starts_at + meeting.duration
         details = (
-            f"{labels['when']}: {self._local(meeting.starts_at)} – {self._local(ends)}\n"
+            (f"{labels['cancelled']}: {clean_header(meeting.title)}\n" if cancels else "")
+            + f"{labels['when']}: {self._local(meeting.starts_at)} – {self._local(ends)}\n"
             f"{labels['where']}: {location or labels['none']}\n"
         )
         text = f"{details}\n{message.body_text}"
@@ -170,7 +217,9 @@ class CalendarChannel(EmailChannel):
             location=location,
             timezone=self.settings.get("timezone", ""),
             from_name=self.from_name,
+            cancels=cancels,
         ).encode("utf-8")
+        params = {"method": "CANCEL" if cancels else "REQUEST", "charset": "utf-8"}
         return build_email(
             message,
             to,
@@ -180,7 +229,20 @@ class CalendarChannel(EmailChannel):
             # The invitation's HTML is built from the text so the meeting details are in it too.
             html_body=text_to_html(text, language=message.language),
             parts=[
-                Attachment(ical, "calendar", _ICS_PARAMS),
-                Attachment(ical, "calendar", _ICS_PARAMS, filename="invite.ics"),
+                Attachment(ical, "calendar", params),
+                Attachment(ical, "calendar", params, filename="invite.ics"),
             ],
         )
+
+
+def _combined(reports: Sequence[DeliveryReport]) -> DeliveryReport:
+    """One report for several sends to the same recipients: per address the worst result, so
+    a retry sends again to whoever missed a copy (a repeated cancellation is harmless)."""
+    by_address: dict[str, RecipientResult] = {}
+    for report in reports:
+        for result in report.results:
+            known = by_address.get(result.address)
+            if known is None or _WORST.index(result.status) < _WORST.index(known.status):
+                by_address[result.address] = result
+    last = reports[-1]
+    return DeliveryReport(list(by_address.values()), target=last.target, live=last.live)

@@ -10,6 +10,12 @@ split on blank lines), never from `body_html`. Operator text is data, and one es
 all three outputs is easier to trust than HTML passed through. Each update of an incident is its
 own entry; its category term `incident:<id>` ties the updates of one incident together.
 Delivering the same message id again rewrites the same entry: idempotent.
+
+A `clear` message (a withdrawal) takes back the incident's earlier items: they leave the index,
+the feed and entries.json, and each of their pages is rewritten to say it was withdrawn and to
+link to the correction, which is published as an item of its own and stays. A reader who
+follows an old link or sees the feed again meets the correction, never the mistaken text as if
+it were true. Items of other incidents, and earlier corrections, are left alone.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ _LABELS = {
         "feed": "Prenumerera via Atom-flöde",
         "exercise": "Övning",
         "empty": "Inga driftmeddelanden.",
+        "withdrawn": "Återkallat",
+        "withdrawn_text": "Det här meddelandet har återkallats och gäller inte.",
+        "correction": "Läs rättelsen",
     },
     "en": {
         "site": "Service status",
@@ -53,6 +62,9 @@ _LABELS = {
         "feed": "Subscribe via Atom feed",
         "exercise": "Exercise",
         "empty": "No service messages.",
+        "withdrawn": "Withdrawn",
+        "withdrawn_text": "This message has been withdrawn and does not apply.",
+        "correction": "Read the correction",
     },
 }
 
@@ -185,6 +197,24 @@ class NewsChannel:
             f'<p><a href="index.html">{words["all"]}</a></p>',
         )
 
+    def _withdrawn_page(self, old: Entry, correction: Entry) -> str:
+        """The page at a withdrawn item's address: that it was withdrawn, and the correction."""
+        words = _labels(correction["language"])
+        title = html.escape(f"{words['withdrawn']}: {old['title']}")
+        href = html.escape(correction["page"], quote=True)
+        return self._document(
+            correction["language"],
+            f"{title} – {html.escape(self._site_title(correction['language']))}",
+            f"<article>\n<h1>{title}</h1>\n<p><strong>{words['withdrawn_text']}</strong></p>\n"
+            f'<p class="meta">{words["withdrawn"]} '
+            f'<time datetime="{html_datetime(correction["published"])}">'
+            f"{self._shown(correction['published'])}</time></p>\n"
+            f"<h2>{html.escape(correction['title'])}</h2>\n"
+            f"{paragraphs_html(correction['text'])}\n</article>\n"
+            f'<p><a href="{href}">{words["correction"]}</a> · '
+            f'<a href="index.html">{words["all"]}</a></p>',
+        )
+
     def _index(self, entries: Sequence[Entry], language: str) -> str:
         words = _labels(language)
         items = [
@@ -222,6 +252,8 @@ class NewsChannel:
         self._dir.mkdir(parents=True, exist_ok=True)
         with self._lock, FileLock(str(self._dir / ".driftplan-news.lock")):
             entries = [e for e in self._load() if e["message_id"] != entry["message_id"]]
+            if message.clear:
+                entries = self._take_back(entries, entry)
             entries = _newest_first([entry, *entries])[:_KEEP_ENTRIES]
             atomic_write(self._dir / entry["page"], self._page(entry).encode("utf-8"))
             listed = entries[: self._max]
@@ -244,6 +276,17 @@ class NewsChannel:
         return DeliveryReport(
             [RecipientResult(address, RecipientStatus.SENT, "news entry published")], target
         )
+
+    def _take_back(self, entries: Sequence[Entry], correction: Entry) -> list[Entry]:
+        """`entries` without the items the `correction` withdraws; their pages now say so."""
+        kept: list[Entry] = []
+        for old in entries:
+            if old["incident_id"] != correction["incident_id"] or old.get("clear"):
+                kept.append(old)
+                continue
+            page = self._withdrawn_page(old, correction)
+            atomic_write(self._dir / old["page"], page.encode("utf-8"))
+        return kept
 
     def close(self) -> None:
         """Nothing to release."""

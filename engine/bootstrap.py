@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from engine.definition.channel_settings import PathRoots
 from engine.errors import ConfigurationError
 from engine.ports import ChannelKinds, Clock, SystemClock
+from engine.ports.wakeup import Wakeups
 from engine.service.anchors import Anchors
 from engine.service.delivery import Dispatcher, DispatchPolicy
 from engine.service.doctor import DoctorProblem, Installation, examine
@@ -81,7 +82,18 @@ class App:
         from engine.scheduler.alarm import AlarmClock, LeaderLock  # noqa: PLC0415
 
         lock = LeaderLock(self.database, self.settings.data)
-        return AlarmClock(self.timers, lock=lock, sweep_seconds=sweep_seconds, to_real=to_real)
+        return AlarmClock(
+            self.timers,
+            lock=lock,
+            sweep_seconds=sweep_seconds,
+            to_real=to_real,
+            feed=self.database.timer_feed,
+        )
+
+    @property
+    def wakeups(self) -> Wakeups:
+        """Rings when a commit (here, or in another process while listening) left work."""
+        return self.database.wakeups
 
     def close(self) -> None:
         """Close the dispatcher's channel connections and the database pool."""

@@ -43,10 +43,26 @@ class DriftplanError(Exception):
         super().__init__(*args)
         self.sv = sv
 
+    @property
+    def sv(self) -> str | None:
+        """The Swedish wording: the raiser's, else one found by the English sentence's shape
+        (`engine.texts.errors`), else None."""
+        if self._sv:
+            return self._sv
+        # Imported here: the text catalogue is a leaf package, but this module is imported by
+        # every layer, and a late import keeps it free of any import order.
+        from engine.texts.errors import swedish  # noqa: PLC0415
+
+        return swedish(str(self))
+
+    @sv.setter
+    def sv(self, value: str | None) -> None:
+        self._sv = value
+
     def text(self, language: str) -> str:
         """The message in `language` ("sv" or "en"), falling back to English."""
-        if language == "sv" and self.sv:
-            return self.sv
+        if language == "sv":
+            return self.sv or str(self)
         return str(self)
 
 

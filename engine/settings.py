@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # The audit key: DRIFTPLAN_AUDIT_KEY (read from `environ`, a secret kept out of the model)
     # or this file (DRIFTPLAN_AUDIT_KEY_FILE), outside the data folder in production.
     audit_key_file: Path | None = None
+    # The worker's safety-net polls (DRIFTPLAN_POLL_SECONDS, DRIFTPLAN_SWEEP_SECONDS): commits
+    # wake it at once, these catch what a wake-up missed. None: the command's own default.
+    poll_seconds: float | None = None
+    sweep_seconds: float | None = None
 
     _environ: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -4,10 +4,12 @@ It has three duties. Timers (reminders, escalations, approval deadlines) fire wh
 APScheduler alarm clock behind the installation's leader lock (`App.alarm_clock`) does that, so
 of several workers only the leader fires them. And the outbox is delivered: every worker claims
 due messages under a lease (two workers do not deliver the same message at once) and hands them
-to the channels. And the head of the audit chain is anchored off the machine when an incident
-ended or a day has passed (`engine.service.anchors`; by the leader only, so that several workers
-send one anchor). `run_once` does one round of all three, for cron and tests; `run` keeps going
-until it is told to stop.
+to the channels, at once when a commit wakes it (`App.wakeups`: in this process directly, from
+other processes through the database, see `engine.store.wakeups`) and otherwise every
+`interval` seconds as a safety net. And the head of the audit chain is anchored off the
+machine when an incident ended or a day has passed (`engine.service.anchors`; by the leader
+only, so that several workers send one anchor). `run_once` does one round of all three, for
+cron and tests; `run` keeps going until it is told to stop.
 
 Everything it uses comes wired from `engine.bootstrap`; `driftplan worker` only parses options,
 installs signal handlers and prints.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from engine.service.delivery import DispatchSummary
 
 log = logging.getLogger(__name__)
+
+# How often a wait for a wake-up looks at `stop`: the longest a stop request waits.
+STOP_CHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -76,27 +82,40 @@ class Worker:
         on_stop: Callable[[], None] | None = None,
     ) -> None:
         """Run until `stop` is set: the alarm clock fires timers (sweeping every `sweep` seconds
-        for leadership and timers armed elsewhere) while this thread delivers the outbox every
-        `interval` seconds. Afterwards the alarm clock is stopped and the dispatcher's channel
-        connections closed.
+        for leadership and timers armed elsewhere, and whenever a commit may have armed some)
+        while this thread delivers the outbox whenever a commit queued messages, and every
+        `interval` seconds in any case. Afterwards the alarm clock is stopped and the
+        dispatcher's channel connections closed.
 
         `on_start` is called once the alarm clock runs; `on_stop` after everything is shut
         down, also when delivery raised (it is not called if the alarm clock never started).
         """
+        wakeups = self.app.wakeups
         alarm = self.app.alarm_clock(sweep_seconds=sweep)
-        alarm.start()
-        self.alarm = alarm
-        if on_start is not None:
-            on_start()
-        try:
-            while not stop.is_set():
-                if alarm.leader:
-                    self._anchor()
-                self.app.dispatcher.deliver_due()
-                stop.wait(interval)
-        finally:
-            alarm.stop()
-            self.alarm = None
-            self.app.dispatcher.close()
-            if on_stop is not None:
-                on_stop()
+        with wakeups.listening():
+            unsubscribe = wakeups.on_timers(alarm.poke)
+            alarm.start()
+            self.alarm = alarm
+            if on_start is not None:
+                on_start()
+            try:
+                while not stop.is_set():
+                    if alarm.leader:
+                        self._anchor()
+                    self.app.dispatcher.deliver_due()
+                    self._wait(stop, interval)
+            finally:
+                unsubscribe()
+                alarm.stop()
+                self.alarm = None
+                self.app.dispatcher.close()
+                if on_stop is not None:
+                    on_stop()
+
+    def _wait(self, stop: threading.Event, interval: float) -> None:
+        """Until a commit queues messages, `interval` passes, or `stop` is set."""
+        deadline = time.monotonic() + interval
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.app.wakeups.wait_outbox(min(left, STOP_CHECK_SECONDS)):
+                return

@@ -17,6 +17,7 @@ from engine.cli import (
     doctor,
     exercise,
     incident,
+    incident_timeline,
     outbox,
     plans,
     serve,
@@ -24,6 +25,7 @@ from engine.cli import (
     users,
 )
 from engine.cli import worker as worker_command
+from engine.cli.usage import run_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="driftplan – run an outage communication plan."
@@ -34,6 +36,8 @@ app.add_typer(channels.app)
 app.add_typer(worker_command.app)
 app.add_typer(serve.app)
 app.add_typer(doctor.app)
+# log, note and report join the incident group (a nameless group merges its commands).
+incident.app.add_typer(incident_timeline.app)
 app.add_typer(incident.app, name="incident")
 app.add_typer(directory.app, name="directory")
 app.add_typer(audit.app, name="audit")
@@ -43,5 +47,5 @@ app.add_typer(users.app, name="users")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors in the user's language (`engine.cli.usage`)."""
+    run_app(app)

@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from engine.bootstrap import App, build
 from engine.cli.terminal import escape_for_json, safe_stderr, safe_stdout
+from engine.definition.schema import localized
 from engine.errors import DriftplanError
 from engine.settings import Settings
 
@@ -87,7 +88,7 @@ def cli_origin() -> dict[str, str]:
     return {"via": "cli", "os_user": user, "host": socket.gethostname()}
 
 
-def _error_language() -> str:
+def error_language() -> str:
     """The command's language, else the installation's (DRIFTPLAN_LANG), else Swedish."""
     if _language["current"]:
         return _language["current"]
@@ -102,10 +103,21 @@ def run(body: Callable[[], T]) -> T:
     try:
         return body()
     except DriftplanError as exc:
-        language = _error_language()
+        language = error_language()
         label = "fel" if language == "sv" else "error"
         err_console.print(f"[bold red]{label}:[/] {escape(exc.text(language))}", highlight=False)
         raise typer.Exit(1) from None
+
+
+def audience_title(application: App, audience: str, language: str) -> str:
+    """An audience by its title in the plan with its id beside it; the id if it is unclear."""
+    try:
+        spec = application.plans.current().workflow.audiences.get(audience)
+    except DriftplanError:  # several plans, or none valid: the id still says which
+        spec = None
+    if spec is None:
+        return audience
+    return f"{localized(spec.title, language)} ({audience})"
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:

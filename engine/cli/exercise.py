@@ -149,15 +149,10 @@ def print_summary(
         workflow=workflow,
         declared_at=result.declared_at,
         speeds=result.speeds,
+        language=language,
     )
     for row in rows:
-        if row.approvers_of:
-            gate = next((t for t in workflow.transitions if t.trigger == row.approvers_of), None)
-            title = localized(gate.title, language) if gate else row.approvers_of
-            label_ = "Beslutsfattare" if language == "sv" else "Approvers"
-            who = f"{label_} ({title or row.approvers_of})"
-        else:
-            who = titles.get(row.audience, row.audience)
+        who = row.title or titles.get(row.audience, row.audience)
         if row.at is None or row.after is None:
             inform.add_row(who, _text("nobody", language), "", _text("never", language))
         else:

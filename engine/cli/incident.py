@@ -1,4 +1,7 @@
-"""`driftplan incident ...`: declare, list, show, actions, fire, approve, log, messages, preview."""
+"""`driftplan incident ...`: declare, list, show, actions, fire, approve, messages, preview.
+
+The timeline commands (log, note, report) are in `engine.cli.incident_timeline`, on this app.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from engine.cli.common import (
     LangOpt,
     SetOpt,
     app_from,
+    audience_title,
     emit_json,
     out_console,
     parse_sets,
@@ -237,43 +241,6 @@ def approve(
     run(body)
 
 
-@app.command("log")
-def log(
-    incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
-) -> None:
-    """The incident's event log, oldest first."""
-
-    def body() -> None:
-        application = app_from(data, lang)
-        events = application.service.log(incident_id)
-        if as_json:
-            emit_json(events)
-            return
-        language = application.settings.lang
-        labels = application.service.labels(incident_id, language)
-        table = Table()
-        for col in ("seq", "at", "actor", "kind", "trigger", "state"):
-            table.add_column(t(col, language), no_wrap=col == "id")
-        for e in events:
-            to_state = labels.state_title(e["to_state"])
-            moved = (
-                to_state
-                if e["from_state"] == e["to_state"]
-                else f"{labels.state_title(e['from_state'])} → {to_state}".lstrip()
-            )
-            table.add_row(
-                str(e["seq"]),
-                labels.time(e["at"], seconds=True),
-                e["actor"],
-                label("event_", e["kind"], language),
-                e["trigger"] or "",
-                moved,
-            )
-        out_console.print(table)
-
-    run(body)
-
-
 @app.command("messages")
 def incident_messages(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
@@ -322,7 +289,8 @@ def incident_preview(
             emit_json(preview)
             return
         for m in preview["messages"]:
-            out_console.rule(f"{m['channel']} → {m['audience']} ({m['recipients']})")
+            audience = audience_title(application, m["audience"], application.settings.lang)
+            out_console.rule(escape(f"{m['channel']} – {audience} ({m['recipients']})"))
             out_console.print(f"[bold]{escape(m['subject'])}[/]")
             out_console.print(escape(m["body"]))
         out_console.print(
@@ -330,7 +298,7 @@ def incident_preview(
                 "preview_done",
                 application.settings.lang,
                 count=len(preview["messages"]),
-                result=preview["result"],
+                result=label("preview_result_", preview["result"], application.settings.lang),
             )
         )
 

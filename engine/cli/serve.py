@@ -10,19 +10,9 @@ import typer
 from engine.bootstrap import build
 from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from
 from engine.errors import ConfigurationError
+from engine.texts import t
 
 app = typer.Typer()
-
-READY = {
-    "sv": "driftplan är igång på {url} (data: {data}).\n"
-    "Logga in: sätt ett lösenord med `driftplan users set-password PERSON` och gå till "
-    "{url}/logga-in. API: {url}/docs, nyckel med `driftplan users token PERSON`.\n"
-    "Stoppa med Ctrl+C.",
-    "en": "driftplan is running at {url} (data: {data}).\n"
-    "Sign in: set a password with `driftplan users set-password PERSON` and open "
-    "{url}/logga-in. API: {url}/docs, a token with `driftplan users token PERSON`.\n"
-    "Stop with Ctrl+C.",
-}
 
 
 @app.command("serve")
@@ -45,10 +35,8 @@ def serve_command(
             settings.public_url = f"http://{host}:{port}"
         if not settings.public_url:
             raise ConfigurationError(
-                f"Serving on {host} needs DRIFTPLAN_PUBLIC_URL: the https address people reach "
-                "this service at (every link in a message starts with it).",
-                sv=f"För att köra på {host} behövs DRIFTPLAN_PUBLIC_URL: https-adressen som "
-                "människor når tjänsten på (varje länk i ett meddelande börjar med den).",
+                t("serve_needs_public_url", "en", host=host),
+                sv=t("serve_needs_public_url", "sv", host=host),
             )
         check_public_url(settings.public_url)  # before anything is created on disk
         application = build(settings, origin={**cli_origin(), "via": "web"})
@@ -60,7 +48,7 @@ def serve_command(
                 host=host,
                 port=port,
                 on_ready=lambda: out_console.print(
-                    READY.get(language, READY["sv"]).format(url=url, data=settings.data),
+                    t("serve_ready", language, url=url, data=settings.data),
                     markup=False,
                 ),
             )

@@ -2,9 +2,10 @@
 
 A thin layer over the subscription use cases (`App.service.subscriptions`). Until the web
 endpoint and a confirmation e-mail exist, `add` prints the confirmation link, and whoever adds a
-subscriber passes it on (or opens it, after checking with the person). `list` never prints
-tokens: a token lets its holder confirm or end a subscription, and a subscriber list gets pasted
-into tickets.
+subscriber passes it on (or opens it, after checking with the person). `confirm` takes the
+confirmation token, `unsubscribe` the token of a newsletter's unsubscribe link (a confirmation
+token unsubscribes nobody). `list` never prints tokens: a token lets its holder confirm or end a
+subscription, and a subscriber list gets pasted into tickets.
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.bootstrap import App
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
+from engine.cli.common import (
+    DataOpt,
+    JsonOpt,
+    LangOpt,
+    app_from,
+    audience_title,
+    emit_json,
+    out_console,
+    run,
+)
 from engine.domain.model import Subscriber, SubscriberStatus
 from engine.errors import CommandError, DriftplanError
 from engine.service.subscriptions import confirm_url
-from engine.texts import t
+from engine.texts import label, t
 
 app = typer.Typer(
     no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
@@ -57,9 +67,10 @@ def _zone(application: App) -> ZoneInfo:
 def _default_audience(valid: list[str]) -> str:
     if len(valid) == 1:
         return valid[0]
+    known = ", ".join(f"'{name}'" for name in valid) or "-"
     raise CommandError(
-        "Name the audience with --audience. Audiences with subscribers: "
-        f"{', '.join(valid) or '(none)'}."
+        t("subscriber_name_audience", "en", known=known),
+        sv=t("subscriber_name_audience", "sv", known=known),
     )
 
 
@@ -86,13 +97,14 @@ def add(
             return
         language = application.settings.lang
         key = "already" if done else "pending"
+        shown = audience_title(application, stored.audience, language)
         out_console.print(
             escape(
                 t(
                     f"subscriber_{key}",
                     language,
                     email=stored.email,
-                    audience=stored.audience,
+                    audience=shown,
                     url=url,
                 )
             )
@@ -101,13 +113,14 @@ def add(
     run(body)
 
 
-def _report(stored: Subscriber, text_key: str, language: str, as_json: bool) -> None:
+def _report(application: App, stored: Subscriber, text_key: str, as_json: bool) -> None:
     """A subscriber after a change: its JSON view, or one sentence for people."""
     if as_json:
         emit_json(subscriber_view(stored))
         return
-    text = t(text_key, language, email=stored.email, audience=stored.audience)
-    out_console.print(escape(text))
+    language = application.settings.lang
+    audience = audience_title(application, stored.audience, language)
+    out_console.print(escape(t(text_key, language, email=stored.email, audience=audience)))
 
 
 @app.command("confirm")
@@ -119,7 +132,7 @@ def confirm_command(
     def body() -> None:
         application = app_from(data, lang)
         stored = application.service.subscriptions.confirm(token)
-        _report(stored, "subscriber_confirmed", application.settings.lang, as_json)
+        _report(application, stored, "subscriber_confirmed", as_json)
 
     run(body)
 
@@ -133,7 +146,7 @@ def unsubscribe_command(
     def body() -> None:
         application = app_from(data, lang)
         stored = application.service.subscriptions.unsubscribe(token)
-        _report(stored, "subscriber_unsubscribed", application.settings.lang, as_json)
+        _report(application, stored, "subscriber_unsubscribed", as_json)
 
     run(body)
 
@@ -169,10 +182,10 @@ def list_command(
                 f"{s.confirmed_at.astimezone(zone):%Y-%m-%d %H:%M}" if s.confirmed_at else ""
             )
             table.add_row(
-                s.audience,
+                escape(audience_title(application, s.audience, language)),
                 escape(s.email),
                 escape(s.name),
-                s.status,
+                label("subscriber_status_", s.status, language),
                 f"{s.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
                 confirmed,
             )

@@ -15,31 +15,9 @@ from rich.markup import escape
 
 from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
 from engine.errors import CommandError
+from engine.texts import t as _t
 
 app = typer.Typer(no_args_is_help=True, help="Web sign-in: passwords and API tokens.")
-
-TEXTS = {
-    "password_set": {"sv": "Lösenordet för {person} är satt.", "en": "Password set for {person}."},
-    "prompt": {"sv": "Nytt lösenord för {person}: ", "en": "New password for {person}: "},
-    "again": {"sv": "Samma lösenord igen: ", "en": "The same password again: "},
-    "mismatch": {
-        "sv": "Lösenorden är inte lika; inget ändrades.",
-        "en": "The passwords differ; nothing was changed.",
-    },
-    "token_made": {
-        "sv": "API-nyckel {id} ({name}) för {person}. Den visas bara nu; spara den säkert:",
-        "en": "API token {id} ({name}) for {person}. It is shown only now; keep it safe:",
-    },
-    "revoked": {"sv": "Nyckeln {id} är återkallad.", "en": "Token {id} is revoked."},
-    "none": {"sv": "{person} har inga API-nycklar.", "en": "{person} has no API tokens."},
-    "active": {"sv": "aktiv", "en": "active"},
-    "revoked_at": {"sv": "återkallad {at}", "en": "revoked {at}"},
-}
-
-
-def _t(key: str, language: str, **values: object) -> str:
-    entry = TEXTS[key]
-    return entry.get(language, entry["sv"]).format(**values)
 
 
 @app.command("set-password")
@@ -59,11 +37,11 @@ def set_password(
         if stdin:
             password = sys.stdin.readline().rstrip("\n")
         else:
-            password = getpass.getpass(_t("prompt", language, person=person))
-            if getpass.getpass(_t("again", language)) != password:
-                raise CommandError(_t("mismatch", "en"), sv=_t("mismatch", "sv"))
+            password = getpass.getpass(_t("user_prompt", language, person=person))
+            if getpass.getpass(_t("user_again", language)) != password:
+                raise CommandError(_t("user_mismatch", "en"), sv=_t("user_mismatch", "sv"))
         application.service.accounts.set_password(person, password)
-        out_console.print(escape(_t("password_set", language, person=person)))
+        out_console.print(escape(_t("user_password_set", language, person=person)))
 
     run(body)
 
@@ -87,7 +65,13 @@ def token(
         language = application.settings.lang
         out_console.print(
             escape(
-                _t("token_made", language, id=made.token.id, name=made.token.name, person=person)
+                _t(
+                    "user_token_made",
+                    language,
+                    id=made.token.id,
+                    name=made.token.name,
+                    person=person,
+                )
             )
         )
         out_console.print(made.secret, markup=False)
@@ -113,7 +97,7 @@ def tokens(
         accounts = application.service.accounts
         if revoke:
             accounts.revoke_token(person, revoke)
-            out_console.print(escape(_t("revoked", language, id=revoke)))
+            out_console.print(escape(_t("user_revoked", language, id=revoke)))
             return
         items = accounts.tokens(person)
         if as_json:
@@ -130,12 +114,12 @@ def tokens(
             )
             return
         if not items:
-            out_console.print(escape(_t("none", language, person=person)))
+            out_console.print(escape(_t("user_no_tokens", language, person=person)))
         for t in items:
             status = (
-                _t("active", language)
+                _t("user_token_active", language)
                 if t.active
-                else _t("revoked_at", language, at=f"{t.revoked_at:%Y-%m-%d %H:%M}")
+                else _t("user_token_revoked_at", language, at=f"{t.revoked_at:%Y-%m-%d %H:%M}")
             )
             out_console.print(escape(f"{t.id}  {t.name}  {t.created_at:%Y-%m-%d %H:%M}  {status}"))
 

@@ -147,14 +147,21 @@ class TemplateDef(Strict):
 
 class MeetingSpec(Strict):
     title: Text
-    starts_in: Duration = timedelta(minutes=30)
+    starts_in: Duration = timedelta(minutes=30)  # when `starts_at` names no field or it is empty
     duration: Duration = timedelta(hours=1)
+    # Fields of the incident that give the meeting per incident (checks/meetings.py checks their
+    # types): its start (a datetime field) and its link or phone-conference details (a text
+    # field). Empty in an incident: `starts_in` from now, and the channel's `meeting_location`.
+    starts_at: Name | None = None
+    location: Name | None = None
 
 
 class Notify(Strict):
     template: Name
     channels: Names
-    audience: Name | None = None
+    # One audience or several (`audience: [a, b]`): per channel everyone in any of them, each
+    # address once. Empty: each channel's default audience.
+    audience: Names = Field(default_factory=list)
     roles: Names = Field(default_factory=list)  # send to people with these roles instead
     to_approvers: bool = False  # gate reminders: the eligible approvers of the request
     to_requester: bool = False  # gate messages: also the person who made the request
@@ -222,6 +229,10 @@ class Gate(Strict):
     apply: Literal["all", "per_slot"] = "all"  # per_slot: each approved slot takes effect alone
     join: Name | None = None  # per_slot: the trigger later slots apply once the state moved
     on_expire: Action | None = None  # who is told when a request expires undecided
+    # Ask only the principal approvers first; their deputies (roles `deputy_of` one of them in
+    # `any_of`) are asked too once this much time has passed undecided. A deputy who acts
+    # before that still decides: the option is about whom the gate asks, not who may answer.
+    escalate_to_deputy_after: Duration | None = None
 
 
 class TransitionDef(Strict):
@@ -240,6 +251,9 @@ class TransitionDef(Strict):
     conditions: Condition | None = None
     gate: Gate | None = None
     actions: list[Action] = Field(default_factory=list)
+    # Datetime fields set to the moment the transition happens, unless the command gives them
+    # (`restore` stamps `resolved_at`); a stamp satisfies `requires`.
+    stamps: Names = Field(default_factory=list)
 
     @field_validator("source")
     @classmethod

@@ -1,6 +1,8 @@
 """Parse and format incident data by the plan's field types.
 
-Input comes as text (`--set started_at=now`) or JSON (the web API); stored data is JSON-native:
+Input comes as text (`--set started_at=now`, `expected_resolution=14:00` for today at 14:00 in
+the plan's timezone, `+2h` for two hours from now) or JSON (the web API); "now" is always the
+command's clock, passed in. Stored data is JSON-native:
 datetimes as ISO 8601 UTC strings (or "unknown" where the field allows it), lists for
 multichoice fields. Display formats times the way Swedish readers expect:
 "28 juni 2022 kl. 14.30", in the plan's timezone.
@@ -8,6 +10,7 @@ multichoice fields. Display formats times the way Swedish readers expect:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -59,7 +62,62 @@ def choices_of(workflow: Workflow, field: FieldDef) -> list[str]:
     return list(field.choices or [])
 
 
+# A time of day as people type it: 14:00, 9:30, or the Swedish 14.30 (optionally "kl." first).
+_CLOCK = re.compile(r"^(?:kl\.?\s*)?(\d{1,2})[:.](\d{2})$", re.IGNORECASE)
+# What every refusal of a time names after the ISO example (the one form that always works).
+SHORT_FORMS = "14:30 (today, in the plan's timezone) or +2h, +90m, +1d (from now)"
+SHORT_FORMS_SV = "14:30 (i dag, i planens tidszon) eller +2h, +90m, +1d (från nu)"
+
+
+def _time_of_day(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """`14:00` is today at 14:00 in the plan's timezone, where "today" is `now`'s local date.
+
+    A time already past today stays today (it may be when something started, not only when
+    something is expected): whether a past time is acceptable for a field is for the plan's
+    checks to say, not for this parse to guess. On a daylight-saving day the wall-clock time is
+    taken as written; a time that does not exist (02:30 when clocks go forward) lands an hour
+    later, and one that occurs twice (02:30 when they go back) is its first occurrence.
+    """
+    match = _CLOCK.match(text)
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    today = now.astimezone(tz).date()
+    local = datetime(today.year, today.month, today.day, hour, minute, tzinfo=tz)
+    # Round-trip through UTC so a non-existent wall time becomes the real instant after the gap.
+    return local.astimezone(UTC)
+
+
+def _from_now(text: str, now: datetime) -> datetime | None:
+    """`+2h`, `+90m`, `+1d` (or ISO 8601 such as `+PT2H`): `now` plus that elapsed time."""
+    if not text.startswith("+"):
+        return None
+    try:
+        return now + parse_duration(text[1:].strip())
+    except ValueError:
+        return None
+
+
+def _time_error(name: str, raw: object, field: FieldDef) -> InvalidField:
+    hint = " or unknown" if field.unknown_allowed else ""
+    hint_sv = " eller okänd" if field.unknown_allowed else ""
+    return InvalidField(
+        name,
+        f"expected an ISO 8601 time such as 2022-06-28T14:30, now{hint}; got {raw!r}. "
+        f"Also accepted: {SHORT_FORMS}",
+        detail_sv=f"ange en tidpunkt som 2022-06-28T14:30, now{hint_sv}; fick {raw!r}. "
+        f"Det går också: {SHORT_FORMS_SV}",
+    )
+
+
 def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInfo) -> str:
+    """A datetime field's input as stored (ISO 8601 UTC, or "unknown").
+
+    `now` is the command's clock (a scaled one in an exercise) and `tz` the plan's timezone:
+    both come from the caller, so this stays a pure function.
+    """
     if isinstance(raw, str) and raw.strip().lower() in _UNKNOWN_WORDS:
         if field.unknown_allowed:
             return UNKNOWN
@@ -70,24 +128,28 @@ def _parse_time(name: str, raw: Any, field: FieldDef, now: datetime, tz: ZoneInf
         )
     if isinstance(raw, datetime):
         moment = raw
-    elif isinstance(raw, str) and raw.strip().lower() == "now":
-        moment = now
     elif isinstance(raw, str):
-        try:
-            moment = datetime.fromisoformat(raw.strip().replace(" ", "T", 1))
-        except ValueError:
-            hint = " or unknown" if field.unknown_allowed else ""
-            hint_sv = " eller okänd" if field.unknown_allowed else ""
-            raise InvalidField(
-                name,
-                f"expected an ISO 8601 time such as 2022-06-28T14:30, now{hint}; got {raw!r}",
-                detail_sv=f"ange en tidpunkt som 2022-06-28T14:30, now{hint_sv}; fick {raw!r}",
-            ) from None
+        text = raw.strip()
+        found = (
+            now
+            if text.lower() == "now"
+            else _time_of_day(text, now, tz) or _from_now(text, now) or _iso(text)
+        )
+        if found is None:
+            raise _time_error(name, raw, field)
+        moment = found
     else:
         raise InvalidField(name, f"expected a time, got {raw!r}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)  # a bare time is the plan's local time
     return moment.astimezone(UTC).isoformat()
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        return None
 
 
 def parse_value(workflow: Workflow, name: str, raw: Any, *, now: datetime) -> Any:

@@ -3,12 +3,14 @@
 Commands and JSON speak in the plan's ids (`outage`, `post_update`, `council_chair`); people
 reading a table want "Avbrott i IT-tjänsten", "Lägesuppdatering" and "Ordförande", with the id
 beside it where they need it to type the next command. Times are stored in UTC and shown in
-the plan's timezone (DESIGN.md §4).
+the plan's timezone (DESIGN.md §4). A request's status reads as people expect it: a
+per-sub-region request that some sub-regions approved is "partly approved" (`request_status`;
+the words are in `engine.texts.approvals`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -78,3 +80,25 @@ class Labels:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
         return moment.astimezone(self._zone).strftime(shape)
+
+    def request_status(self, trigger: str, status: str, decisions: Sequence[str | None]) -> str:
+        """`request_status` of this plan, for callers holding a request as JSON."""
+        return request_status(self.workflow, trigger, status, decisions)
+
+
+PARTLY_APPROVED = "partly_approved"
+
+
+def request_status(
+    workflow: Workflow, trigger: str, status: str, decisions: Sequence[str | None]
+) -> str:
+    """A request's status as people read it: `status` as stored, except that a per-sub-region
+    request (gate `apply: per_slot`) where some slots are approved and others are not (still
+    open, rejected, or left when it expired) is "partly_approved": its approved parts are in
+    effect. `decisions` are its slots' decisions (None while open)."""
+    gates = [t.gate for t in workflow.transitions if t.trigger == trigger and t.gate]
+    if gates and gates[0].apply == "per_slot":
+        approved = [d == "approved" for d in decisions]
+        if any(approved) and not all(approved):
+            return PARTLY_APPROVED
+    return status

@@ -4,37 +4,23 @@ Given a definition, the incident's state, data and flags, a trigger, the actor a
 data, `Evaluator.evaluate` returns an `Outcome` — the new state and the actions to record
 (messages, timers, an approval request) — or raises a precise `CommandError`.
 
-The state change itself runs through a `transitions.Machine` built once per definition version
-(`auto_transitions=False`, so no `to_<state>` trigger can bypass a gate). A transitions model is
-an object the library mutates, so each thread keeps one plain runner object attached to the
-machine and moves it to the stored state before every evaluation; its callbacks only *record*.
+The state change itself runs through the plan's `transitions.Machine`, compiled once per
+definition version (`engine.domain.compiled_machine`); its callbacks only *record*.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from transitions import Machine
-
 from engine.definition.definition import Definition
-from engine.definition.schema import (
-    Action,
-    Gate,
-    TransitionDef,
-)
+from engine.definition.schema import Gate, TransitionDef
+from engine.domain.compiled_machine import CompiledMachine
 from engine.domain.conditions import explain_failure, holds
 from engine.domain.field_rules import check_fields, merge_changes
-from engine.domain.outcome import (
-    Actor,
-    GateRequest,
-    NotifyIntent,
-    Outcome,
-    Slot,
-)
+from engine.domain.outcome import Actor, GateRequest, Outcome, Slot
 from engine.errors import (
     ConditionFailed,
     MissingField,
@@ -42,17 +28,6 @@ from engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-
-# The machine's state for "not yet created"; no plan name can collide (names are [a-z0-9_]).
-NEW = "@new"
-
-
-@dataclass
-class _Runner:
-    """The per-thread transitions model; callbacks append to `recorded`."""
-
-    state: str = ""
-    recorded: list[NotifyIntent] = field(default_factory=list)
 
 
 class Evaluator:
@@ -85,8 +60,7 @@ class Evaluator:
             if t.internal
         }
         self._arms = {name: tuple(state.timers) for name, state in wf.states.items()}
-        self._machine = self._build_machine()
-        self._local = threading.local()
+        self._machine = CompiledMachine(wf, self._sources)
 
     # ----------------------------------------------------------------- building
     def _sources(self, t: TransitionDef) -> list[str | None]:
@@ -108,66 +82,6 @@ class Evaluator:
                 current = roles[current].deputy_of
             closure[name] = frozenset(seen)
         return closure
-
-    def _record(self, actions: Sequence[Action], origin: str) -> Any:
-        intents = [NotifyIntent(a.notify, f"{origin}[{i}]") for i, a in enumerate(actions)]
-
-        def callback(event: Any) -> None:
-            event.model.recorded.extend(intents)
-
-        return callback
-
-    def _build_machine(self) -> Machine:
-        wf = self.workflow
-        states = []
-        for name, state in wf.states.items():
-            on_enter = [self._record(state.on_enter, f"states.{name}.on_enter")]
-            on_exit = [self._record(state.on_exit, f"states.{name}.on_exit")]
-            states.append({"name": name, "on_enter": on_enter, "on_exit": on_exit})
-        states.append({"name": NEW})
-        transitions: list[dict[str, Any]] = []
-        for index, t in enumerate(wf.transitions):
-            before = self._record(t.actions, f"transitions[{index}].actions")
-            for source in self._sources(t):
-                transitions.append(
-                    {
-                        "trigger": t.trigger,
-                        "source": NEW if source is None else source,
-                        "dest": None if t.internal else t.dest,
-                        "conditions": [self._chosen(index)],
-                        "before": [before],
-                    }
-                )
-        return Machine(
-            model=None,
-            states=states,
-            transitions=transitions,
-            initial=None,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-            model_attribute="state",
-        )
-
-    @staticmethod
-    def _chosen(index: int) -> Any:
-        # The evaluator has already chosen which transition applies (with precise errors);
-        # the machine follows that choice rather than re-deciding it.
-        def condition(event: Any) -> bool:
-            return bool(event.kwargs.get("chosen") == index)
-
-        return condition
-
-    def _runner(self, state: str) -> _Runner:
-        runner: _Runner | None = getattr(self._local, "runner", None)
-        if runner is None:
-            runner = _Runner()
-            self._machine.add_model(runner, initial=state)
-            self._local.runner = runner
-        else:
-            self._machine.set_state(state, model=runner)
-        runner.recorded = []
-        return runner
 
     # --------------------------------------------------------------- questions
     def effective_roles(self, actor: Actor) -> frozenset[str]:
@@ -280,7 +194,12 @@ class Evaluator:
         chosen = self._choose(candidates, merged, flags, now, trigger)
         t = self.workflow.transitions[chosen]
         needed = self._needed_declaring[chosen] if state is None else self._needed[chosen]
-        check_fields(self.workflow, t, self._accepted[chosen], needed, data, merged, changes)
+        # Stamps are the moment the transition happens: they count for `requires` now, but a
+        # gated request stores only what the command gave, and is stamped when it is decided.
+        stamped = {n: now.astimezone(UTC).isoformat() for n in t.stamps if n not in changes}
+        merged.update(stamped)
+        given = {**changes, **stamped}
+        check_fields(self.workflow, t, self._accepted[chosen], needed, data, merged, given)
         new_flags = frozenset(flags) | frozenset(t.flags)
         applied = {k: merged[k] for k in changes}
         if t.gate is not None and not approved:
@@ -307,7 +226,7 @@ class Evaluator:
                     frozenset(flags),
                     pending=request,
                 )
-        return self._apply(chosen, t, state, merged, applied, new_flags)
+        return self._apply(chosen, t, state, merged, {**applied, **stamped}, new_flags)
 
     def _choose(
         self,
@@ -360,10 +279,7 @@ class Evaluator:
         applied: dict[str, Any],
         flags: frozenset[str],
     ) -> Outcome:
-        runner = self._runner(NEW if state is None else state)
-        runner.trigger(t.trigger, chosen=index)  # type: ignore[attr-defined]
-        dest = runner.state
-        intents = tuple(runner.recorded)
+        dest, intents = self._machine.fire(state, t.trigger, index)
         if state is None or not t.internal:
             return Outcome(
                 t.trigger,

@@ -367,9 +367,10 @@ class Subscriber:
     email: str
     name: str
     status: SubscriberStatus
-    token: str  # the confirm / unsubscribe token; unique
+    token: str  # the confirmation token (double opt-in); unique; never unsubscribes
     created_at: datetime
     confirmed_at: datetime | None = None
+    unsubscribe_token: str = ""  # in every newsletter copy's unsubscribe link; unique
 
     def __post_init__(self) -> None:
         # Stores and fakes hand back plain strings; the status is always the enum here.

@@ -6,41 +6,42 @@ score would measure the test machine, not the plan. Here a message counts as del
 virtual instant it was queued plus the *real* seconds its delivery took (unscaled, from the run's
 speed log): what a real incident at speed 1 would have shown.
 
-Messages addressed to a decision's approvers (`to_approvers` in a gate's `notify` or `remind`)
-carry the channel's audience in the outbox (the crisis e-mail's "council"), but only the
-approvers got them: here they are scored as "approvers of <trigger>", never as informing the
-channel's audience.
+Each message is scored for whom the outbox says it was for (its audience label, recorded when
+it was queued: engine.service.addressing.audience_label). A message to several audiences informs
+each of them; the decision request to the approvers (`to_approvers`, on the crisis e-mail whose
+default audience is the council) counts as "approvers of <trigger>", never as informing the
+council; the requester and roles are scored under their own labels.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.definition.schema import Notify, Workflow
+from engine.definition.schema import Workflow, localized
 from engine.domain.model import Approval, Message
+from engine.service.addressing import APPROVERS, describe_audience, label_parts
+from engine.texts import t
 
 __all__ = ["Informed", "approvers_of", "informing", "real_seconds"]
 
 # The causes the service writes on gate messages (engine.service.recorder / timers).
-_GATE_CAUSE = re.compile(
-    r"^(?:approval_requested|approval_carried|timer:approval):(?P<id>[^\s:]+)"
-    r"(?::remind:(?P<remind>\d+))?"
-)
+_GATE_CAUSE = re.compile(r"^(?:approval_requested|approval_carried|timer:approval):(?P<id>[^\s:]+)")
 
 
 @dataclass(frozen=True)
 class Informed:
     """When one audience (or one decision's approvers) first got a message."""
 
-    audience: str  # the plan's audience id; "" for messages to approvers
+    audience: str  # an audience label part (plan audience, "requester", "role:x"); "" for approvers
     approvers_of: str  # the gated trigger whose approvers got it; "" otherwise
     channel: str
     after: timedelta | None  # from the declaration, in plan time; None: never informed
     at: datetime | None
+    title: str = ""  # in people's words: the audience's title, "Beslutsfattare (...)", ...
 
 
 def _aware(moment: datetime) -> datetime:
@@ -67,25 +68,36 @@ def real_seconds(start: datetime, end: datetime, speeds: Sequence[tuple[datetime
     return total
 
 
-def _gate_notify(workflow: Workflow, trigger: str, remind: str | None) -> Notify | None:
-    transition = next((t for t in workflow.transitions if t.trigger == trigger), None)
-    if transition is None or transition.gate is None:
-        return None
-    gate = transition.gate
-    if remind is None:
-        return gate.notify
-    index = int(remind)
-    return gate.remind[index].notify if index < len(gate.remind) else None
-
-
-def approvers_of(message: Message, approvals: Mapping[str, Approval], workflow: Workflow) -> str:
+def approvers_of(message: Message, approvals: Mapping[str, Approval]) -> str:
     """The gated trigger whose approvers `message` was addressed to, or "" for any other."""
-    found = _GATE_CAUSE.match(message.cause)
-    if found is None or found["id"] not in approvals:
+    if APPROVERS not in label_parts(message.audience):
         return ""
-    trigger = approvals[found["id"]].trigger
-    notify = _gate_notify(workflow, trigger, found["remind"])
-    return trigger if notify is not None and notify.to_approvers else ""
+    found = _GATE_CAUSE.match(message.cause)
+    request = approvals.get(found["id"]) if found else None
+    return request.trigger if request is not None else ""
+
+
+def _keys(message: Message, approvals: Mapping[str, Approval]) -> list[tuple[str, str]]:
+    """(audience, approvers_of) for each part of whom `message` was for."""
+    trigger = approvers_of(message, approvals)
+    return [
+        ("", trigger) if part == APPROVERS else (part, "") for part in label_parts(message.audience)
+    ]
+
+
+def _title(key: tuple[str, str], workflow: Workflow, language: str) -> str:
+    """A score's row in people's words; approvers are named with the decision they make."""
+    audience, trigger = key
+    if audience:
+        return describe_audience(audience, workflow, language)
+    found = next((x for x in workflow.transitions if x.trigger == trigger), None)
+    about = trigger
+    if found is not None:
+        about = localized(found.gate.title if found.gate else None, language) or (
+            localized(found.title, language) or trigger
+        )
+    who = t("audience_approvers", language)
+    return f"{who} ({about})" if about else who
 
 
 def informing(
@@ -96,15 +108,18 @@ def informing(
     workflow: Workflow,
     declared_at: datetime,
     speeds: Sequence[tuple[datetime, float]],
+    language: str | None = None,
 ) -> list[Informed]:
-    """The first delivery to each audience and to each decision's approvers, sorted by key."""
+    """The first delivery to each audience and to each decision's approvers, sorted by key.
+
+    Titles are in `language` (default: the plan's)."""
+    language = language or workflow.document.language
     by_id = {m.id: m for m in messages}
     requests = {a.id: a for a in approvals}
     first: dict[tuple[str, str], Informed] = {}
     keys: set[tuple[str, str]] = set()
     for message in messages:
-        trigger = approvers_of(message, requests, workflow)
-        keys.add(("", trigger) if trigger else (message.audience, ""))
+        keys.update(_keys(message, requests))
     for event in events:
         data = event["data"]
         if event["kind"] != "delivery" or data.get("status") != "sent" or not data.get("results"):
@@ -112,13 +127,18 @@ def informing(
         delivered_message = by_id.get(data["message_id"])
         if delivered_message is None:
             continue
-        trigger = approvers_of(delivered_message, requests, workflow)
-        key = ("", trigger) if trigger else (delivered_message.audience, "")
         queued = _aware(delivered_message.created_at)
         delivered = datetime.fromisoformat(event["at"])
         at = queued + timedelta(seconds=real_seconds(queued, delivered, speeds))
-        if key not in first or at < (first[key].at or at):
-            first[key] = Informed(
-                key[0], key[1], delivered_message.channel, at - _aware(declared_at), at
-            )
-    return [first.get(key) or Informed(key[0], key[1], "", None, None) for key in sorted(keys)]
+        for key in _keys(delivered_message, requests):
+            if key not in first or at < (first[key].at or at):
+                first[key] = Informed(
+                    key[0], key[1], delivered_message.channel, at - _aware(declared_at), at
+                )
+    return [
+        replace(
+            first.get(key) or Informed(key[0], key[1], "", None, None),
+            title=_title(key, workflow, language),
+        )
+        for key in sorted(keys)
+    ]

@@ -35,11 +35,26 @@ class Meeting:
 
 
 @dataclass(frozen=True)
+class Withdrawn:
+    """An earlier message of the incident on the same channel, which a `clear` message takes
+    back: who it went to and the meeting it invited to, if any."""
+
+    message_id: str  # as the earlier OutgoingMessage had it (its Message-ID, its UID source)
+    created_at: datetime
+    recipients: Sequence[Recipient] = ()
+    meeting: Meeting | None = None
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A rendered message, ready for one channel. Built by the service, sent by the dispatcher.
 
     `message_id` is stable across retries so that receivers can drop duplicates; `key` is the
     idempotency key for non-mail channels (webhooks, published files).
+
+    `clear` means: take back what this channel published for `incident_id` (see `Channel`);
+    `withdrawn` then lists the incident's earlier messages on this channel, oldest first, for
+    kinds that must name what they take back (a calendar cancels each meeting by its UID).
     """
 
     message_id: str  # RFC 5322 Message-ID without angle brackets, e.g. "abc@driftplan"
@@ -55,12 +70,13 @@ class OutgoingMessage:
     settings: Mapping[str, str] = field(default_factory=dict)  # resolved channel settings
     recipients: Sequence[Recipient] = ()
     reply_to: str = ""  # the plan's inbound mailbox: communication is two-way
-    clear: bool = False  # for banner/news: this message withdraws the current notice
+    clear: bool = False  # take back what this channel published for the incident
     exercise: bool = False
     meeting: Meeting | None = None
     incident_state: str = ""
     incident_title: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    withdrawn: Sequence[Withdrawn] = ()  # with `clear`: the earlier messages taken back
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,13 @@ class Channel(Protocol):
     `TemporaryDeliveryError` or `PermanentDeliveryError` only when the message as a whole failed
     (e.g. the server is unreachable); recipients that failed individually go in the report.
     Delivering the same `message_id` twice must be harmless where the medium allows it.
+
+    A message with `clear` takes back what the channel published for its incident, each kind
+    as its medium allows, and says why with the message's own text where the medium has room:
+    the banner withdraws the notice (and shows nothing); news removes the incident's items from
+    the index and the feed and publishes the message as the correction; a calendar cancels the
+    meetings in `withdrawn` (METHOD:CANCEL, same UID, higher SEQUENCE); e-mail cannot unsend,
+    so it sends the message as an ordinary correction. A clear never touches another incident.
     """
 
     kind: str

@@ -7,6 +7,13 @@ resurrect stale objects), run with `misfire_grace_time=None` (a late job still r
 sweep, which also fires anything due that a job missed (e.g. a timer another process armed).
 The job store is in memory and never shared: two schedulers on one store run jobs twice.
 
+Sweeps are incremental when a `TimerFeed` is given: a full read of the open timers at start
+(and on taking leadership) and every `rebuild_seconds` (5 minutes), and in between only the
+timers that changed after the last sweep's watermark. A sweep also runs as soon as `poke` is
+called — the worker subscribes it to the commit wake-ups (`engine.ports.Wakeups`), so a timer
+another process armed is scheduled within moments, not at the next periodic sweep. Pokes are
+answered by one thread of the clock's own and coalesce while a sweep runs.
+
 Leadership: a PostgreSQL advisory lock (held by one connection for the process's life), or a
 lock file beside the SQLite database. A process that is not the leader waits and retries, so
 killing the leader hands over within one retry interval.
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +35,7 @@ from filelock import FileLock, Timeout
 
 from engine.domain.model import Timer
 from engine.ports import TimerFiring
+from engine.ports.wakeup import TimerFeed
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,7 @@ log = logging.getLogger(__name__)
 JOB_FUNC = "engine.scheduler.alarm:fire_timer_job"
 _runners: dict[str, TimerFiring] = {}
 LOCK_KEY = 0x64726966  # "drif": the advisory lock id of driftplan's scheduler
+REBUILD_SECONDS = 300.0  # a full read of the open timers, besides the incremental sweeps
 
 
 def fire_timer_job(runner_key: str, timer_id: str) -> None:
@@ -78,7 +88,8 @@ class LeaderLock:
             return bool(got)
         if self._file is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._file = FileLock(str(self.data_dir / "scheduler.lock"))
+            # Not thread-local: sweeps run in APScheduler's thread and in the poke responder.
+            self._file = FileLock(str(self.data_dir / "scheduler.lock"), thread_local=False)
         try:
             self._file.acquire(timeout=0)
         except Timeout:
@@ -130,10 +141,20 @@ class AlarmClock:
         lock: LeaderLock,
         sweep_seconds: float = 2.0,
         to_real: Callable[[datetime], datetime] | None = None,
+        feed: TimerFeed | None = None,
+        rebuild_seconds: float = REBUILD_SECONDS,
     ) -> None:
         self.runner = runner
         self.lock = lock
         self.sweep_seconds = sweep_seconds
+        self.feed = feed
+        self.rebuild_seconds = rebuild_seconds
+        # The feed's watermark after the last sweep; None: the next sweep reads everything.
+        self._mark: int | None = None
+        self._rebuilt_at = 0.0
+        self.full_sweeps = 0  # how many sweeps read every open timer (for tests and logs)
+        self._poked = threading.Event()
+        self._responder: threading.Thread | None = None
         # Maps a timer's (virtual) due time to the wall-clock instant to wake up at; an
         # exercise runs on a scaled clock, a real incident on the identity.
         self.to_real = to_real or (lambda due: due)
@@ -144,7 +165,8 @@ class AlarmClock:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         self._known: set[str] = set()
-        self._lock = threading.Lock()
+        # Reentrant: a sweep's firing commits, and the commit's wake-up pokes this clock.
+        self._lock = threading.RLock()
         # Set by `stop` under `_lock`: from then on nothing touches APScheduler's job store.
         self._stopping = False
 
@@ -160,6 +182,25 @@ class AlarmClock:
             next_run_time=datetime.now(UTC),
         )
         _clocks[self.key] = self
+        self._responder = threading.Thread(
+            target=self._respond, name="driftplan-alarm-poke", daemon=True
+        )
+        self._responder.start()
+
+    def poke(self) -> None:
+        """Sweep soon (timers may have been armed elsewhere); cheap, callable from any thread."""
+        self._poked.set()
+
+    def _respond(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            if self._stopping:
+                return
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("timer sweep after a wake-up failed")
 
     def stop(self) -> None:
         """Stop after any sweep in flight; waits for running timer jobs to finish.
@@ -171,6 +212,10 @@ class AlarmClock:
         """
         with self._lock:
             self._stopping = True
+        self._poked.set()  # lets the responder thread see `_stopping` and end
+        if self._responder is not None:
+            self._responder.join(30)
+            self._responder = None
         self._scheduler.shutdown(wait=True)
         _runners.pop(self.key, None)
         _clocks.pop(self.key, None)
@@ -208,15 +253,39 @@ class AlarmClock:
                 if not self.leader:
                     return
                 log.info("this process now runs the timers (leader)")
+                self._mark = None  # a new leader knows nothing yet
             self.runner.fire_due()
-            open_timers = self.runner.open_timers()
-            wanted = {t.id for t in open_timers}
-            for stale in self._known - wanted:
+            rebuild = time.monotonic() - self._rebuilt_at >= self.rebuild_seconds
+            if self.feed is not None and self._mark is not None and not rebuild:
+                changes = self.feed.changes(self._mark)
+                if not changes.rebuild:
+                    self._mark = changes.mark
+                    self._forget(changes.closed)
+                    self._schedule(changes.opened)
+                    return
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Read every open timer; the caller holds `self._lock`."""
+        # The mark is taken before the read, so a timer armed meanwhile is read again next time.
+        mark = self.feed.mark() if self.feed is not None else None
+        open_timers = self.runner.open_timers()
+        wanted = {t.id for t in open_timers}
+        self._forget(self._known - wanted)
+        self._schedule(open_timers)
+        self._known &= wanted
+        self._mark = mark
+        self._rebuilt_at = time.monotonic()
+        self.full_sweeps += 1
+
+    def _forget(self, timer_ids: Iterable[str]) -> None:
+        """Drop the jobs of timers fired or cancelled; the caller holds `self._lock`."""
+        for stale in timer_ids:
+            if stale in self._known:
                 job = self._scheduler.get_job(stale)
                 if job is not None:
                     job.remove()
-            self._schedule(open_timers)
-            self._known &= wanted
+                self._known.discard(stale)
 
     def arm(self, armed: Iterable[Timer]) -> None:
         """Schedule timers just armed in this process (while it leads)."""

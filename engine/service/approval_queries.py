@@ -14,7 +14,13 @@ from engine.domain.machine import evaluator_for
 from engine.domain.model import Approval, ApprovalStatus
 from engine.domain.outcome import Actor
 from engine.errors import NotAuthorized, NotFound
-from engine.service.approval_view import approval_context, describe_slots, slot_of
+from engine.service.approval_view import (
+    approval_context,
+    describe_slots,
+    request_status,
+    slot_of,
+    status_title,
+)
 from engine.service.workspace import Workspace
 
 
@@ -90,14 +96,20 @@ class ApprovalQueries:
 def approval_json(
     definition: Definition, approval: Approval, names: dict[str, str], can_decide: bool
 ) -> dict[str, Any]:
-    """The JSON shape of an approval request in the API (`GET /api/v1/approvals`)."""
+    """The JSON shape of an approval request in the API (`GET /api/v1/approvals`).
+
+    `status` is the status people read (`request_status`: "partly_approved" for a per-sub-region
+    request some sub-regions approved), `status_title` its words; `pending` says whether the
+    request can still be decided.
+    """
     facts = approval_context(definition, approval, "", url="", names=names)
     return {
         "id": approval.id,
         "incident_id": approval.incident_id,
         "trigger": approval.trigger,
         "title": facts["title"],
-        "status": str(approval.status),
+        "status": request_status(definition, approval),
+        "status_title": status_title(definition, approval, definition.language),
         "pending": approval.status == ApprovalStatus.PENDING,
         "requested_by": approval.requested_by,
         "requested_by_name": facts["requested_by"],

@@ -8,8 +8,11 @@ and withdrawing requests when the incident leaves their state.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 
+from engine.definition.deputies import gate_deputies
+from engine.definition.schema import Gate
 from engine.domain.model import (
     Approval,
     ApprovalDecision,
@@ -81,7 +84,12 @@ class ApprovalRequests:
             actor=actor.id,
         )
         for timer in approval_timers(
-            incident, approval.id, [r.after for r in gate.remind], gate.expires, now
+            incident,
+            approval.id,
+            [r.after for r in gate.remind],
+            gate.expires,
+            now,
+            gate.escalate_to_deputy_after,
         ):
             ctx.uow.timers.add(timer)
         if gate.notify is not None:
@@ -95,13 +103,23 @@ class ApprovalRequests:
         return approval.id
 
     def notify_approvers(
-        self, ctx: TxContext, approval: Approval, intents: list[NotifyIntent], cause: str
+        self,
+        ctx: TxContext,
+        approval: Approval,
+        intents: list[NotifyIntent],
+        cause: str,
+        *,
+        skip: Collection[str] = (),
     ) -> int:
-        """Write the messages about a request; `to_approvers` reaches who may still decide.
+        """Write the messages about a request; `to_approvers` reaches those the gate asks now.
 
-        With decision links (a public URL is set), each approver gets their own message whose
-        link is theirs alone; the other notifications (the operators' overdue notice) name the
-        approvers with their phone numbers.
+        Those asked are who may still decide, but a gate that escalates to deputies asks only
+        its principals until `escalate_to_deputy_after` has passed (see `asked_now`); `skip`
+        names people not to ask again (the deputies' escalation skips those asked first).
+        With decision links (a public URL is set), or when only some of those who may decide
+        are asked, each approver gets their own message (with their own link); the other
+        notifications (the operators' overdue notice) name everyone who may decide with their
+        phone numbers.
         """
         open_slots = [slot_of(slot) for slot in approval.slots if slot.is_open]
         people = ctx.directory.people
@@ -109,7 +127,9 @@ class ApprovalRequests:
         deciders = dedupe(ctx.addressing.for_slots(open_slots))
         who = [people[r.person_id] for r in deciders if r.person_id and r.person_id in people]
         contacts = "; ".join(f"{p.name} ({p.phone})" if p.phone else p.name for p in who)
-        personal = [i for i in intents if i.notify.to_approvers] if self.links else []
+        asked = [r for r in asked_now(ctx, approval, deciders) if r.person_id not in skip]
+        one_by_one = self.links is not None or len(asked) < len(deciders)
+        personal = [i for i in intents if i.notify.to_approvers] if one_by_one else []
         shared = [i for i in intents if i not in personal]
 
         def build(
@@ -145,11 +165,15 @@ class ApprovalRequests:
             for message in messages:
                 if message.cause in wanted and (message.recipients or message.kind == "email"):
                     message.recipients = dedupe([*message.recipients, me])
-        if personal and self.links is not None:
-            for recipient in deciders:
+        if personal:
+            for recipient in asked:
                 if recipient.person_id is None:
                     continue
-                url = self.links.issue(ctx.uow, approval, recipient.person_id, ctx.now)
+                url = (
+                    self.links.issue(ctx.uow, approval, recipient.person_id, ctx.now)
+                    if self.links is not None
+                    else None
+                )
                 messages += build(personal, url, recipient)
         ctx.uow.messages.add_many(messages)
         return len(messages)
@@ -168,6 +192,7 @@ class ApprovalRequests:
             [r.after for r in t.gate.remind],
             t.gate.expires,
             approval.requested_at,
+            t.gate.escalate_to_deputy_after,
         )
         ctx.uow.timers.add_many([timer for timer in timers if timer.due_at > ctx.now])
         if self.links is not None and t.gate.notify is not None and t.gate.notify.to_approvers:
@@ -186,3 +211,41 @@ class ApprovalRequests:
             approval.decisions.append(ApprovalDecision(at=now.isoformat(), withdrawn=reason))
             uow.approvals.update(approval)
             uow.timers.cancel(incident.id, key_prefix=f"approval:{approval.id}:", now=now)
+
+
+def gate_of(ctx: TxContext, trigger: str) -> Gate:
+    """The gate of a gated trigger (a request exists only for one)."""
+    gate = next(t.gate for t in ctx.definition.workflow.transitions if t.trigger == trigger)
+    assert gate is not None
+    return gate
+
+
+def asked_first(
+    ctx: TxContext, gate: Gate, deciders: list[StoredRecipient]
+) -> list[StoredRecipient]:
+    """Of those who may decide, the ones a deputy-escalating gate asks first: people holding
+    one of its principal roles themselves (a vice chair counts as a chair only as a deputy)."""
+    principals = (set(gate.any_of) - gate_deputies(ctx.definition.workflow, gate)) | set(
+        gate.all_of
+    )
+    people = ctx.directory.people
+    return [
+        r
+        for r in deciders
+        if r.person_id is not None
+        and r.person_id in people
+        and principals & set(people[r.person_id].roles)
+    ]
+
+
+def asked_now(
+    ctx: TxContext, approval: Approval, deciders: list[StoredRecipient]
+) -> list[StoredRecipient]:
+    """Whom the request asks at `ctx.now`: everyone who may decide, except that a gate with
+    `escalate_to_deputy_after` asks only its principals until that time has passed. When no
+    principal can be reached at all, the deputies are asked at once rather than nobody."""
+    gate = gate_of(ctx, approval.trigger)
+    after = gate.escalate_to_deputy_after
+    if after is None or ctx.now >= approval.requested_at + after:
+        return deciders
+    return asked_first(ctx, gate, deciders) or deciders

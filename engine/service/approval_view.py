@@ -1,6 +1,7 @@
-"""How an approval request reads: its slots as plain values, who still has to decide, the
-facts a decision request, reminder or notice is rendered with, and who took a decision (the
-`decision` variables of the messages it sets off)."""
+"""How an approval request reads: its slots as plain values, its status for people ("partly
+approved"), who still has to decide, the facts a decision request, reminder or notice is
+rendered with, and who took a decision (the `decision` variables of the messages it sets off).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 from engine.definition.definition import Definition
 from engine.definition.schema import Workflow, localized
 from engine.definition.wording import and_list
+from engine.domain import labels
 from engine.domain.fields import format_time
 from engine.domain.model import Approval, ApprovalSlot, ApprovalStatus, Person
 from engine.domain.outcome import SYSTEM, Slot
 from engine.ports import UnitOfWork
+from engine.texts import label
 
 
 def slot_of(slot: ApprovalSlot) -> Slot:
@@ -27,6 +30,20 @@ def open_slot(slot: Slot) -> ApprovalSlot:
     """The evaluator's `Slot` as an open slot of a request (roles and sub-regions sorted)."""
     subregions = tuple(sorted(slot.subregions)) if slot.subregions is not None else None
     return ApprovalSlot(tuple(sorted(slot.roles)), subregions)
+
+
+def request_status(definition: Definition, approval: Approval) -> str:
+    """The request's status as people read it ("partly_approved" for a per-sub-region request
+    some sub-regions approved; see `engine.domain.labels.request_status`)."""
+    decisions = [str(slot.decision) if slot.decision else None for slot in approval.slots]
+    return labels.request_status(
+        definition.workflow, approval.trigger, str(approval.status), decisions
+    )
+
+
+def status_title(definition: Definition, approval: Approval, language: str) -> str:
+    """`delvis godkänd` / `partly approved`, `väntar på beslut` / `pending`, ..."""
+    return label("approval_status_", request_status(definition, approval), language)
 
 
 def describe_slots(definition: Definition, slots: list[ApprovalSlot], language: str) -> str:

@@ -20,7 +20,7 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,51 +38,13 @@ from engine.service.delivery_attempt import (
     read_journal,
     unfinished_attempt,
 )
+from engine.service.dispatch_policy import DispatchPolicy, DispatchSummary
 from engine.service.plans import PlanLibrary
 from engine.service.recorder import note_event
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class DispatchPolicy:
-    """How hard to try: attempts, backoff, lease.
-
-    `lease` is how long a claimed message stays with a dispatcher that stopped renewing it
-    (that died): the takeover time. `heartbeat` is how often a sending dispatcher renews it
-    (default: a quarter of the lease). `chunk` is how many recipients go to the channel at
-    once, their results committed before the next chunk: at most that many copies are sent
-    twice when a dispatcher dies mid-list. A list longer than `consolidate` keeps the results
-    of its latest chunks in a journal and writes them to the message every `consolidate`.
-    """
-
-    max_attempts: int = 8
-    base_delay: timedelta = timedelta(seconds=30)
-    max_delay: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(seconds=20)
-    batch: int = 50
-    chunk: int = 1
-    consolidate: int = 100
-    heartbeat: timedelta | None = None
-
-    @property
-    def beat_seconds(self) -> float:
-        beat = self.heartbeat if self.heartbeat is not None else self.lease / 4
-        return max(0.05, beat.total_seconds())
-
-
-@dataclass
-class DispatchSummary:
-    """What one `deliver_due` call did."""
-
-    sent: int = 0
-    retrying: int = 0
-    dead: int = 0
-    messages: list[str] = field(default_factory=list)
-
-    @property
-    def handled(self) -> int:
-        return self.sent + self.retrying + self.dead
+__all__ = ["DispatchPolicy", "DispatchSummary", "Dispatcher"]
 
 
 class Dispatcher:
@@ -151,6 +113,10 @@ class Dispatcher:
                 uow.commit()
             if not claimed:
                 return summary
+            # Messages without recipients (the banner, the news page, a webhook) first: each
+            # is one write, while an e-mail to a list of 5,000 takes seconds, and the public
+            # notices should not wait behind it. (A stable sort: otherwise claim order.)
+            claimed.sort(key=lambda message: len(message.recipients))
             for message in claimed:
                 # A batch is leased once, but delivering a large list takes time: the leases of
                 # the messages further down may run out meanwhile, and another dispatcher may
@@ -173,6 +139,8 @@ class Dispatcher:
             incident = uow.incidents.get(message.incident_id)
             snapshot = uow.definitions.get(incident.definition_sha256)
             journal = read_journal(uow.meta.get(journal_key(message.id)))
+            # A clear takes back what the channel carried for the incident (Channel's contract).
+            earlier = uow.messages.list(message.incident_id) if message.clear else []
         attempt = Attempt()
         attempt.start(message, journal)  # before choosing whom to send to
         channel: Channel | None = None
@@ -183,7 +151,12 @@ class Dispatcher:
             )
             inbound = self.plans.pinned(incident.definition_sha256, snapshot).workflow.service
             outgoing = outgoing_message(
-                message, settings, incident.state, inbound.inbound_mailbox or "", self.public_url
+                message,
+                settings,
+                incident.state,
+                inbound.inbound_mailbox or "",
+                self.public_url,
+                earlier=earlier,
             )
             # Only channels that address people report per recipient; a published file or a
             # webhook does not, so its subscribers are not "outstanding" after a success.

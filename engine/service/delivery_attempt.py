@@ -25,6 +25,7 @@ from types import TracebackType
 from engine.domain.model import DeliveryResult, Message, RecipientStatus, StoredRecipient
 from engine.errors import DeliveryError
 from engine.ports import DeliveryReport, Meeting, OutgoingMessage, Recipient
+from engine.ports.channels import Withdrawn
 from engine.service.subscriptions import unsubscribe_url
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,16 @@ class Heartbeat:
 
 
 def outgoing_message(
-    message: Message, settings: Mapping[str, str], state: str, reply_to: str, public_url: str
+    message: Message,
+    settings: Mapping[str, str],
+    state: str,
+    reply_to: str,
+    public_url: str,
+    *,
+    earlier: Sequence[Message] = (),
 ) -> OutgoingMessage:
-    """The message for its channel, addressed to the recipients not served yet."""
+    """The message for its channel, addressed to the recipients not served yet; a `clear`
+    message also names the incident's `earlier` messages on its channel that it takes back."""
     # Recipients already served, or refused for good, are not tried again; `requeue`
     # drops the permanent results when an operator decides to retry them.
     finished = (RecipientStatus.SENT, RecipientStatus.PERMANENT)
@@ -111,14 +119,16 @@ def outgoing_message(
         for r in message.recipients
         if r.address not in done
     ]
-    meeting = None
-    if message.meeting:
-        meeting = Meeting(
-            title=message.meeting["title"],
-            starts_at=datetime.fromisoformat(message.meeting["starts_at"]),
-            duration=timedelta(seconds=message.meeting["duration_seconds"]),
-            location=settings.get("meeting_location", ""),
+    withdrawn = [
+        Withdrawn(
+            message_id=f"{m.id}@driftplan",
+            created_at=m.created_at,
+            recipients=[Recipient(r.address, r.name, r.person_id) for r in m.recipients],
+            meeting=_meeting(m, settings),
         )
+        for m in earlier
+        if message.clear and m.channel == message.channel and not m.clear and m.id != message.id
+    ]
     return OutgoingMessage(
         message_id=f"{message.id}@driftplan",
         incident_id=message.incident_id,
@@ -135,9 +145,22 @@ def outgoing_message(
         reply_to=reply_to,
         clear=message.clear,
         exercise=message.exercise,
-        meeting=meeting,
+        meeting=_meeting(message, settings),
         incident_state=state,
         extra=dict(message.extra),
+        withdrawn=withdrawn,
+    )
+
+
+def _meeting(message: Message, settings: Mapping[str, str]) -> Meeting | None:
+    if not message.meeting:
+        return None
+    return Meeting(
+        title=message.meeting["title"],
+        starts_at=datetime.fromisoformat(message.meeting["starts_at"]),
+        duration=timedelta(seconds=message.meeting["duration_seconds"]),
+        # The incident's own location (a link, a phone conference) wins over the channel's.
+        location=message.meeting.get("location") or settings.get("meeting_location", ""),
     )
 
 

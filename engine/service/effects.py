@@ -3,6 +3,10 @@
 Runs inside the command's transaction: messages are rendered here (so a message missing its
 grundmall content refuses the whole command before anything commits) and written to the outbox
 together with the state change; timers are written with the epoch of the state that owns them.
+
+One copy per address: a notify naming several audiences reaches everyone in any of them once
+per channel, and notifies of one command that send the same template on the same channel (three
+lists told the same lessons learned) do not mail an address twice either.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from engine.definition.definition import Definition
 from engine.definition.schema import Notify, TimerDef, localized
 from engine.domain.model import Incident, Message, MessageStatus, StoredRecipient, Timer
 from engine.domain.outcome import NotifyIntent, Slot
-from engine.service.addressing import Addressing, dedupe
+from engine.service.addressing import (
+    Addressing,
+    address_key,
+    audience_label,
+    audiences_of,
+    dedupe,
+)
 from engine.service.messages import build_context, render_message
 
 
@@ -43,6 +53,9 @@ def build_messages(
     language = definition.language
     messages: list[Message] = []
     stamp = f"{now:%Y%m%d%H%M%S%f}"  # strftime once, not once per channel
+    # (template, channel) -> addresses this command already gives that message: the same
+    # rendered text on the same channel reaches a person once however many notifies name them.
+    told: dict[tuple[str, str], set[str]] = {}
     for intent in intents:
         notify = intent.notify
         context = build_context(
@@ -63,11 +76,25 @@ def build_messages(
         rendered = render_message(definition, notify.template, language=language, context=context)
         for channel_name in notify.channels:
             channel = definition.workflow.channels[channel_name]
-            audience = notify.audience or channel.audience or ""
+            audiences = audiences_of(notify, channel.audience)
             recipients = (
                 [only_recipient]
                 if only_recipient is not None and notify.to_approvers
-                else _recipients(definition, notify, audience, addressing, approver_slots)
+                else _recipients(definition, notify, audiences, addressing, approver_slots)
+            )
+            if recipients:
+                seen = told.setdefault((notify.template, channel_name), set())
+                recipients = [r for r in recipients if address_key(r) not in seen]
+                if not recipients:
+                    continue  # everyone here already gets this message from this command
+                seen.update(address_key(r) for r in recipients)
+            # `to_requester` adds the person who asked on the channels that address people
+            # (engine.service.approval_requests), and only for messages about a request.
+            requester = (
+                notify.to_requester
+                and approval is not None
+                and (bool(recipients) or channel.kind == "email")
+                and _has_mailbox(addressing, approval)
             )
             messages.append(
                 Message(
@@ -78,7 +105,7 @@ def build_messages(
                     incident_id=incident.id,
                     channel=channel_name,
                     kind=channel.kind,
-                    audience=audience,
+                    audience=audience_label(notify, audiences, requester=requester),
                     language=rendered.language,
                     subject=rendered.subject,
                     body_text=rendered.body_text,
@@ -91,7 +118,7 @@ def build_messages(
                     cause=f"{cause} ({intent.origin})",
                     clear=notify.clear,
                     exercise=incident.exercise,
-                    meeting=_meeting(notify, now, language),
+                    meeting=_meeting(notify, now, language, incident.data),
                     extra=_extra(severity_of(definition, notify, incident.state)),
                 )
             )
@@ -101,7 +128,7 @@ def build_messages(
 def _recipients(
     definition: Definition,
     notify: Notify,
-    audience: str,
+    audiences: Sequence[str],
     addressing: Addressing,
     approver_slots: Sequence[Slot],
 ) -> list[StoredRecipient]:
@@ -109,9 +136,14 @@ def _recipients(
         return dedupe(addressing.for_slots(approver_slots))
     if notify.roles:
         return dedupe(addressing.with_roles(notify.roles))
-    if audience:
-        return dedupe(addressing.for_audience(definition.workflow, audience))
-    return []
+    # Everyone in any of the audiences, each address once: a person on two lists, one copy.
+    return dedupe(r for a in audiences for r in addressing.for_audience(definition.workflow, a))
+
+
+def _has_mailbox(addressing: Addressing, approval: Mapping[str, Any]) -> bool:
+    """Whether the person who made this request can be mailed (not an automatic rule)."""
+    asked = approval.get("requested_by_id")
+    return any(p.id == asked and p.email for p in addressing.people)
 
 
 def _timer_facts(definition: Definition, state: str, origin: str) -> dict[str, Any] | None:
@@ -157,14 +189,28 @@ def meeting_start(moment: datetime) -> datetime:
     return moment if not rest else moment + (_QUARTER - rest)
 
 
-def _meeting(notify: Notify, now: datetime, language: str) -> dict[str, Any] | None:
-    if notify.meeting is None:
+def _meeting(
+    notify: Notify, now: datetime, language: str, data: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    spec = notify.meeting
+    if spec is None:
         return None
-    return {
-        "title": localized(notify.meeting.title, language),
-        "starts_at": meeting_start(now + notify.meeting.starts_in).isoformat(),
-        "duration_seconds": int(notify.meeting.duration.total_seconds()),
+    # The incident's own start and place (fields the plan names) win over the plan's defaults;
+    # a start typed by a person is kept as given, not rounded.
+    given = data.get(spec.starts_at) if spec.starts_at else None
+    if isinstance(given, str) and given not in ("", "unknown"):
+        starts_at = datetime.fromisoformat(given)
+    else:
+        starts_at = meeting_start(now + spec.starts_in)
+    meeting: dict[str, Any] = {
+        "title": localized(spec.title, language),
+        "starts_at": starts_at.isoformat(),
+        "duration_seconds": int(spec.duration.total_seconds()),
     }
+    location = data.get(spec.location) if spec.location else None
+    if isinstance(location, str) and location.strip():
+        meeting["location"] = location.strip()
+    return meeting
 
 
 def timer_due(timer: TimerDef, data: Mapping[str, Any], now: datetime) -> datetime | None:
@@ -205,8 +251,10 @@ def approval_timers(
     reminders: Sequence[timedelta],
     expires: timedelta | None,
     requested_at: datetime,
+    escalate: timedelta | None = None,
 ) -> list[Timer]:
-    """Reminder and expiry timers of a pending approval request."""
+    """Reminder and expiry timers of a pending approval request, and with `escalate` (the
+    gate's `escalate_to_deputy_after`) the moment its deputies are asked too."""
     rows = [
         Timer(
             id=uuid.uuid4().hex,
@@ -227,6 +275,17 @@ def approval_timers(
                 due_at=requested_at + expires,
                 state_epoch=incident.state_epoch,
                 payload={"kind": "approval_expire", "approval": approval_id},
+            )
+        )
+    if escalate is not None:
+        rows.append(
+            Timer(
+                id=uuid.uuid4().hex,
+                incident_id=incident.id,
+                key=f"approval:{approval_id}:escalate",
+                due_at=requested_at + escalate,
+                state_epoch=incident.state_epoch,
+                payload={"kind": "approval_escalate", "approval": approval_id},
             )
         )
     return rows

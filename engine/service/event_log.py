@@ -1,4 +1,5 @@
-"""Appending events that do not move an incident's state: reminders, decisions, refusals.
+"""Appending events that do not move an incident's state: reminders, decisions, refusals,
+notes.
 
 Every use case writes these; they live apart from `engine.service.recorder` so that the parts
 of the recorder can share them without importing each other.
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.domain.model import Incident
+from engine.domain.model import Event, Incident
 from engine.domain.outcome import SYSTEM_ACTOR
 from engine.ports import UnitOfWork
 from engine.service.context import TxContext
@@ -25,10 +26,13 @@ def note_event(
     at: datetime,
     data: Mapping[str, Any],
     trigger: str | None = None,
-) -> None:
+) -> Event:
     """Append an event that does not move the incident's state, outside a `TxContext`
-    (the dispatcher, the outbox, a refusal written in its own transaction)."""
-    uow.events.append(
+    (the dispatcher, the outbox, a refusal written in its own transaction, a note).
+
+    The incident row is not saved: its row version stays, and the append itself moves the
+    chain's head on the row."""
+    return uow.events.append(
         incident,
         actor=actor,
         kind=kind,

@@ -1,10 +1,11 @@
 """`Service`: the application's use cases behind one object, as the CLI and web layer see them.
 
-Commands (`declare`, `fire`, `preview`), decisions (`decide`) and the incident queries are its
-methods; the directory, the outbox and subscriptions are its collaborators
-(`service.directory.import_file(...)`, `service.outbox.retry(...)`,
-`service.subscriptions.subscribe(...)`, `service.accounts.sign_in(...)`,
-`service.links.decide(...)`). Every method opens its own transaction(s).
+Commands (`declare`, `fire`, `preview`), decisions (`decide`), the timeline's notes and reports
+(`note`, `report`) and the incident queries are its methods; the directory, the outbox and
+subscriptions are its collaborators (`service.directory.import_file(...)`,
+`service.outbox.retry(...)`, `service.subscriptions.subscribe(...)`,
+`service.accounts.sign_in(...)`, `service.links.decide(...)`). Every method opens its own
+transaction(s).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from engine.service.directory_admin import DirectoryAdmin
 from engine.service.gates import GateKeeper
 from engine.service.idempotency import Idempotency
 from engine.service.link_signer import LinkSigner
+from engine.service.notes import Report, Timeline
 from engine.service.outbox import Outbox
 from engine.service.queries import IncidentQueries
 from engine.service.recorder import Recorder
@@ -49,6 +51,7 @@ class Service(IncidentQueries):
         self.directory = DirectoryAdmin(workspace)
         self.outbox = Outbox(workspace)
         self.subscriptions = Subscriptions(workspace)
+        self.timeline = Timeline(workspace)
 
     def declare(
         self,
@@ -114,3 +117,38 @@ class Service(IncidentQueries):
             on_behalf_of=on_behalf_of,
             reference=reference,
         )
+
+    def note(self, *, incident_id: str, actor_id: str, text: str) -> dict[str, Any]:
+        """An operator's note into the incident's log (nothing is sent); the event as logged."""
+        seq = self.timeline.note(incident_id=incident_id, actor_id=actor_id, text=text)
+        return self._logged(incident_id, seq)
+
+    def report(
+        self,
+        *,
+        incident_id: str,
+        actor_id: str,
+        text: str,
+        organisation: str,
+        contact: str | None = None,
+        subregion: str | None = None,
+        via: str | None = None,
+    ) -> dict[str, Any]:
+        """An organisation's report received by mail or phone, recorded by `actor_id` (nothing
+        is sent); the event as logged."""
+        seq = self.timeline.report(
+            incident_id=incident_id,
+            actor_id=actor_id,
+            text=text,
+            report=Report(organisation, contact, subregion, via),
+        )
+        return self._logged(incident_id, seq)
+
+    def log(self, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's log, oldest first, with what the timeline shows of each event (the
+        actor's name, its words, a phone reference, the fields it changed)."""
+        return self.timeline.annotate(super().log(incident_id))
+
+    def _logged(self, incident_id: str, seq: int) -> dict[str, Any]:
+        """One event exactly as the log shows it (an API answer equals what GET events gives)."""
+        return next(e for e in self.log(incident_id) if e["seq"] == seq)

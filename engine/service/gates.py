@@ -3,7 +3,8 @@
 A request (opened by `engine.service.recorder`) names who may decide in slots; an approver fills
 the slots their role and sub-region cover; when every slot is approved the trigger is applied
 with the data it was fired with. A rejection ends the request. Leaving the state the request
-was made in withdraws it. Reminders come from the timers (`engine.service.timers`).
+was made in withdraws it. Reminders come from the timers (`engine.service.timers`), and so does
+the moment a deputy-escalating gate asks its deputies too (`escalate`).
 """
 
 from __future__ import annotations
@@ -11,22 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.definition.definition import Definition
-from engine.definition.schema import Gate
 from engine.domain.model import Approval, ApprovalDecision, ApprovalStatus
 from engine.domain.outcome import SYSTEM_ACTOR, Actor, CommandResult, NotifyIntent
 from engine.errors import ApprovalError, LinkRefused, NotAuthorized
 from engine.ports import UnitOfWork
+from engine.service.addressing import dedupe
+from engine.service.approval_requests import asked_first, gate_of
 from engine.service.approval_view import describe_slots, slot_of
 from engine.service.context import TxContext
 from engine.service.recorder import Recorder, log_event
 from engine.service.workspace import Workspace
-
-
-def _gate(ctx: TxContext, trigger: str) -> Gate:
-    """The gate of a gated trigger (a request exists only for one)."""
-    gate = next(t.gate for t in ctx.definition.workflow.transitions if t.trigger == trigger)
-    assert gate is not None
-    return gate
 
 
 class GateKeeper:
@@ -117,7 +112,7 @@ class GateKeeper:
             {"approval_id": approval.id, **entry.record()},
             actor=recorder.id,
         )
-        if _gate(ctx, approval.trigger).apply == "per_slot":
+        if gate_of(ctx, approval.trigger).apply == "per_slot":
             result = self._decide_part(ctx, approval, mine, approve, decider)
         elif not approve:
             self._close(ctx, approval, ApprovalStatus.REJECTED)
@@ -257,10 +252,38 @@ class GateKeeper:
         GateKeeper._close(ctx, approval, ApprovalStatus.EXPIRED)
         ctx.uow.approvals.update(approval)
         log_event(ctx, "approval_expired", approval.trigger, {"approval_id": approval.id})
-        on_expire = _gate(ctx, approval.trigger).on_expire
+        on_expire = gate_of(ctx, approval.trigger).on_expire
         if on_expire is None:
             return 0
         intent = NotifyIntent(on_expire.notify, f"{approval.trigger}.gate.on_expire")
         return self.recorder.notify_approvers(
             ctx, approval, [intent], f"approval_expired:{approval.id}"
+        )
+
+    def escalate(self, ctx: TxContext, approval_id: str) -> int:
+        """`escalate_to_deputy_after` has passed: a still-pending request now asks the deputies
+        too, with the gate's own request (and their own decision links), skipping those asked
+        first. Returns the messages written."""
+        approval = ctx.uow.approvals.get(approval_id)
+        if approval.status != ApprovalStatus.PENDING:
+            return 0
+        gate = gate_of(ctx, approval.trigger)
+        deciders = dedupe(
+            ctx.addressing.for_slots([slot_of(s) for s in approval.slots if s.is_open])
+        )
+        first = {r.person_id for r in asked_first(ctx, gate, deciders) if r.person_id}
+        # With no principal to ask, `asked_now` asked the deputies at the start already.
+        everyone = {r.person_id for r in deciders if r.person_id}
+        deputies = sorted(everyone - first) if first else []
+        log_event(
+            ctx,
+            "approval_escalated",
+            approval.trigger,
+            {"approval_id": approval.id, "deputies": deputies},
+        )
+        if not deputies or gate.notify is None or not gate.notify.to_approvers:
+            return 0
+        intent = NotifyIntent(gate.notify, f"{approval.trigger}.gate.notify")
+        return self.recorder.notify_approvers(
+            ctx, approval, [intent], f"approval_escalated:{approval.id}", skip=first
         )

@@ -7,14 +7,23 @@ so `service.show(...)` reads like `service.fire(...)`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from engine.definition.schema import Workflow, localized
+from engine.definition.schema import TransitionDef, Workflow, localized
 from engine.domain.fields import display_value
 from engine.domain.labels import Labels
 from engine.domain.machine import evaluator_for
-from engine.domain.model import Approval, ApprovalStatus, Incident, Message
+from engine.domain.model import Approval, ApprovalStatus, Incident, Message, Timer
 from engine.service.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Declaring:
+    """What a person may declare: the plan, and its declaring transitions open to them."""
+
+    workflow: Workflow
+    transitions: list[TransitionDef]
 
 
 class IncidentQueries:
@@ -87,6 +96,27 @@ class IncidentQueries:
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             uow.incidents.get(incident_id)
             return uow.messages.list(incident_id)
+
+    def open_timers(self, incident_id: str) -> list[Timer]:
+        """The incident's timers still to fire, soonest first (NotFound for an unknown one)."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            uow.incidents.get(incident_id)
+            return uow.timers.list_open(incident_id)
+
+    def people_names(self) -> dict[str, str]:
+        """Directory ids to names, so pages can say who did what."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            return {p.id: p.name for p in self.workspace.directory(uow).people.values()}
+
+    def declaring(self, actor_id: str, workflow: str | None = None) -> Declaring:
+        """The current plan and the declaring triggers `actor_id` may fire (none: they may
+        not declare). Unknown people get NotFound, as for every command."""
+        definition = self.workspace.plans.current(workflow)
+        evaluator = evaluator_for(definition)
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            actor = self.workspace.actor(uow, actor_id)
+        allowed = [t for t in evaluator.available(None) if evaluator.may_fire(actor, t)]
+        return Declaring(definition.workflow, allowed)
 
     def log(self, incident_id: str) -> list[dict[str, Any]]:
         with self.workspace.store.unit_of_work(read_only=True) as uow:

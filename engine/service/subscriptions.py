@@ -1,13 +1,18 @@
 """Newsletter subscriptions with double opt-in: subscribe, confirm, unsubscribe, list.
 
 Owns the rules of who may receive a plan's newsletter. An address subscribes to an audience
-that the plan marks `subscribers: true` and starts out *pending* with a random token; only when
-someone proves they read that mailbox by opening the confirmation link does the subscription
-become *confirmed*, and only confirmed subscribers are addressed (`service.addressing`). Each
-newsletter copy carries the subscriber's own one-click unsubscribe link (built by the dispatcher
-from the same token), so leaving needs no login.
+that the plan marks `subscribers: true` and starts out *pending*; only when someone proves they
+read that mailbox by opening the confirmation link does the subscription become *confirmed*, and
+only confirmed subscribers are addressed (`service.addressing`). Each newsletter copy carries the
+subscriber's own one-click unsubscribe link, so leaving needs no login.
 
-The links are `{public_url}/subscribe/confirm/{token}` and `{public_url}/unsubscribe/{token}`.
+Two random tokens, each good for one thing: the confirmation token (sent once, in the
+confirmation link) only confirms, and the unsubscribe token (in every newsletter copy) only
+unsubscribes. So a forwarded newsletter cannot re-confirm its reader, and a confirmation link
+cannot end a subscription. Both are unique columns: a link is found through an index.
+
+The links are `{public_url}/subscribe/confirm/{token}` and
+`{public_url}/unsubscribe/{unsubscribe_token}`.
 No confirmation e-mail is sent yet: the CLI prints the confirmation link, and a web endpoint
 (engine/web) will serve both links; that endpoint must show a page and decide only on POST,
 because mail scanners open links (DESIGN.md §5).
@@ -108,14 +113,24 @@ def _clean_email(email: str) -> str:
     return address
 
 
-def _by_token(uow: UnitOfWork, token: str) -> Subscriber:
-    # The repository has no lookup by token; a newsletter has thousands of subscribers, not
-    # millions, so a scan is acceptable until it grows one (see the report of this change).
-    subscriber: Subscriber
-    for subscriber in uow.subscribers.list():
-        if secrets.compare_digest(subscriber.token.encode(), token.encode()):
-            return subscriber
-    raise NotFound(UNKNOWN_LINK)
+def _by_token(uow: UnitOfWork, token: str, *, unsubscribe: bool) -> Subscriber:
+    """The subscriber a link's token names, through the token's unique index."""
+    token = token.strip()
+    if not token:
+        raise NotFound(UNKNOWN_LINK)
+    repo = uow.subscribers
+    try:
+        found = (
+            repo.by_unsubscribe_token(token) if unsubscribe else repo.by_confirmation_token(token)
+        )
+    except NotFound:
+        raise NotFound(UNKNOWN_LINK) from None
+    stored = found.unsubscribe_token if unsubscribe else found.token
+    # The database compared already; this keeps the rule visible that one kind of token never
+    # stands in for the other, whatever a future store's lookup does.
+    if not secrets.compare_digest(stored.encode(), token.encode()):
+        raise NotFound(UNKNOWN_LINK)
+    return found
 
 
 class Subscriptions:
@@ -154,6 +169,7 @@ class Subscriptions:
             status=SubscriberStatus.PENDING,
             token=new_token(),
             created_at=now or self.workspace.clock.now(),
+            unsubscribe_token=new_token(),
         )
         with self.workspace.store.unit_of_work() as uow:
             existing = uow.subscribers.list(audience)
@@ -165,20 +181,20 @@ class Subscriptions:
                 # The repository keeps a pending record (and its token) on a repeated `add`;
                 # ending it first makes `add` restart it with the fresh token, in this same
                 # transaction.
-                uow.subscribers.unsubscribe(current.token)
+                uow.subscribers.unsubscribe(current.unsubscribe_token)
             stored = uow.subscribers.add(fresh)
             uow.commit()
         return stored
 
     def confirm(self, token: str, now: datetime | None = None) -> Subscriber:
-        """Confirm the pending subscription with `token`; confirming again changes nothing.
+        """Confirm the pending subscription with its confirmation `token`; confirming again
+        changes nothing. An unsubscribe token confirms nothing (NotFound).
 
-        An ended subscription is not revived by its old confirmation link (the same token is in
-        every newsletter the person got, so anyone holding one could otherwise re-subscribe them):
-        they subscribe again instead.
+        An ended subscription is not revived by its old confirmation link (whoever ended it
+        meant it): they subscribe again instead.
         """
         with self.workspace.store.unit_of_work() as uow:
-            current = _by_token(uow, token.strip())
+            current = _by_token(uow, token, unsubscribe=False)
             if current.status == SubscriberStatus.UNSUBSCRIBED:
                 raise CommandError(
                     f"The subscription of {current.email} to {current.audience} has ended; "
@@ -190,13 +206,13 @@ class Subscriptions:
         return stored
 
     def unsubscribe(self, token: str) -> Subscriber:
-        """End the subscription with `token`; doing it again changes nothing (links get
-        re-clicked)."""
+        """End the subscription with its unsubscribe `token`; doing it again changes nothing
+        (links get re-clicked). A confirmation token unsubscribes nobody (NotFound)."""
         with self.workspace.store.unit_of_work() as uow:
-            current = _by_token(uow, token.strip())
+            current = _by_token(uow, token, unsubscribe=True)
             if current.status == SubscriberStatus.UNSUBSCRIBED:
                 return current
-            stored = uow.subscribers.unsubscribe(current.token)
+            stored = uow.subscribers.unsubscribe(current.unsubscribe_token)
             uow.commit()
         return stored
 

@@ -108,6 +108,8 @@ class TimerRunner:
             )
         if kind == "approval_expire":
             return self.gates.expire(ctx, timer.payload["approval"])
+        if kind == "approval_escalate":
+            return self.gates.escalate(ctx, timer.payload["approval"])
         state = ctx.definition.workflow.states[timer.payload["state"]]
         spec: TimerDef = next(t for t in state.timers if t.id == timer.payload["timer"])
         log_event(ctx, "timer", spec.fire, event)

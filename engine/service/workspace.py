@@ -127,7 +127,11 @@ class Workspace:
                 kind="refused",
                 trigger=trigger,
                 at=self.clock.now(),
-                data=self.attributed(actor_id, {"error": type(err).__name__, "message": str(err)}),
+                data=self.attributed(
+                    actor_id,
+                    # Both languages, so the log reads in the operator's (the table view).
+                    {"error": type(err).__name__, "message": str(err), "message_sv": err.sv},
+                ),
             )
             uow.commit()
 

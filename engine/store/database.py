@@ -1,8 +1,9 @@
 """The connection to the database: engine creation, SQLite tuning and schema migration.
 
 `Database` owns one SQLAlchemy engine for one URL (SQLite file or PostgreSQL via psycopg 3) and
-hands out units of work. It also owns bringing the schema to Alembic's head, safely even when
-several processes start at once on a fresh database.
+hands out units of work, whose commits ring its `wakeups` bell (`engine.store.wakeups`) and
+whose timers it reports incrementally (`timer_feed`). It also owns bringing the schema to
+Alembic's head, safely even when several processes start at once on a fresh database.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from engine.errors import ConfigurationError
 from engine.store.chain import ChainHead, chain_head
 from engine.store.hashing import json_default
 from engine.store.keys import audit_key
+from engine.store.timer_feed import TimerFeed
 from engine.store.unit_of_work import UnitOfWork
+from engine.store.wakeups import CommitBell
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -31,7 +34,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in MIGRATIONS. Kept here so that a command whose database is up to date
 # never imports Alembic (a tenth of a second of every CLI call); a test checks that it matches
 # the migrations' real head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 # How long a SQLite writer waits for another writer before giving up (the busy handler).
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
@@ -63,6 +66,8 @@ class Database:
         self.url = url
         self.audit_key = audit_key
         self.engine = _create_engine(url)
+        self.wakeups = CommitBell(self.engine)
+        self.timer_feed = TimerFeed(self.engine)
 
     @classmethod
     def for_data_dir(
@@ -88,7 +93,12 @@ class Database:
         `read_only=True` lets SQLite readers run beside a writer (plain BEGIN instead of
         BEGIN IMMEDIATE); such a unit of work must not write.
         """
-        return UnitOfWork(self.engine, audit_key=self.audit_key, read_only=read_only)
+        return UnitOfWork(
+            self.engine,
+            audit_key=self.audit_key,
+            read_only=read_only,
+            on_commit=None if read_only else self.wakeups.ring,
+        )
 
     def chain_head(self) -> ChainHead:
         """The newest link of the installation's chain (`engine.store.audit`): an anchor."""

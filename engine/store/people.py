@@ -1,13 +1,16 @@
 """Repositories for who is told: the people directory, contact lists, subscribers; plus `meta`.
 
 The directory is imported whole (`replace`), so the table always mirrors one directory file.
-Subscribers opt in twice (pending -> confirmed) and can leave with their token. `meta` keeps
-small named values such as secrets generated on first start.
+Subscribers opt in twice (pending -> confirmed) with their confirmation token and leave with
+their unsubscribe token, a different one: both are unique columns, so a link is looked up
+through an index, never by reading every subscriber. `meta` keeps small named values such as
+secrets generated on first start.
 """
 
 from __future__ import annotations
 
 import builtins
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
@@ -41,6 +44,7 @@ _SUBSCRIBERS_OF = (
     .order_by(t.subscribers.c.email)
 )
 _SUBSCRIBER_FIELDS = tuple(f.name for f in fields(Subscriber))
+_BAD_LINK = "This subscription link is not valid (unknown token)."
 
 
 def _member(recipient: Recipient) -> dict[str, str | None]:
@@ -120,6 +124,9 @@ class SubscriberRepository(Repository):
         """
         _bump_generation(self._uow)
         subscriber.email = subscriber.email.strip().lower()
+        if not subscriber.unsubscribe_token:
+            # The column is unique: a caller that brings no token must not store "" twice.
+            subscriber.unsubscribe_token = secrets.token_urlsafe(24)
         same = sa.and_(
             t.subscribers.c.audience == subscriber.audience,
             t.subscribers.c.email == subscriber.email,
@@ -139,6 +146,8 @@ class SubscriberRepository(Repository):
         values = {
             "status": SubscriberStatus.PENDING,
             "token": subscriber.token,
+            # A new subscription, a new unsubscribe link: old newsletters' links stay ended.
+            "unsubscribe_token": subscriber.unsubscribe_token,
             "name": subscriber.name,
             "created_at": subscriber.created_at,
             "confirmed_at": None,
@@ -152,26 +161,41 @@ class SubscriberRepository(Repository):
             t.subscribers.c.id == subscriber_id, f"Subscriber '{subscriber_id}' does not exist."
         )
 
-    def _set_status(self, token: str, values: dict[str, object]) -> Subscriber:
+    def by_confirmation_token(self, token: str) -> Subscriber:
+        """The subscriber whose confirmation link carries `token` (an indexed lookup), or
+        NotFound; an unsubscribe token never matches."""
+        return self._one(t.subscribers.c.token == token, _BAD_LINK)
+
+    def by_unsubscribe_token(self, token: str) -> Subscriber:
+        """The subscriber whose unsubscribe link carries `token` (an indexed lookup), or
+        NotFound; a confirmation token never matches."""
+        return self._one(t.subscribers.c.unsubscribe_token == token, _BAD_LINK)
+
+    def _set_status(
+        self, condition: sa.ColumnElement[bool], values: dict[str, object]
+    ) -> Subscriber:
         _bump_generation(self._uow)
-        condition = t.subscribers.c.token == token
         self._uow.execute(sa.update(t.subscribers).where(condition).values(values))
-        return self._one(condition, "This subscription link is not valid (unknown token).")
+        return self._one(condition, _BAD_LINK)
 
     def confirm(self, token: str, now: datetime) -> Subscriber:
-        """Confirm the subscription with this token (again: no change); NotFound if unknown."""
-        current = self._one(
-            t.subscribers.c.token == token, "This subscription link is not valid (unknown token)."
-        )
+        """Confirm the subscription with this confirmation token (again: no change); NotFound
+        if unknown."""
+        current = self.by_confirmation_token(token)
         if current.status == SubscriberStatus.CONFIRMED:
             return current
         return self._set_status(
-            token, {"status": SubscriberStatus.CONFIRMED, "confirmed_at": aware(now, "now")}
+            t.subscribers.c.token == token,
+            {"status": SubscriberStatus.CONFIRMED, "confirmed_at": aware(now, "now")},
         )
 
-    def unsubscribe(self, token: str) -> Subscriber:
-        """End the subscription with this token; NotFound if unknown."""
-        return self._set_status(token, {"status": SubscriberStatus.UNSUBSCRIBED})
+    def unsubscribe(self, unsubscribe_token: str) -> Subscriber:
+        """End the subscription with this unsubscribe token; NotFound if unknown (a
+        confirmation token is unknown here: confirming is all it can do)."""
+        return self._set_status(
+            t.subscribers.c.unsubscribe_token == unsubscribe_token,
+            {"status": SubscriberStatus.UNSUBSCRIBED},
+        )
 
     def list(
         self, audience: str | None = None, status: str | None = None

@@ -63,17 +63,28 @@ def _message_values(message: Message) -> dict[str, Any]:
     return values_of(message, _MESSAGE_FIELDS) | message_columns(message)
 
 
-def _timer(row: sa.RowMapping) -> Timer:
+def timer_from_row(row: sa.RowMapping) -> Timer:
+    """A timer from a row of the timers table (extra columns are ignored)."""
     return Timer(**row_fields(row, _TIMER_FIELDS))
+
+
+_timer = timer_from_row
 
 
 class MessageRepository(Repository):
     """The outbox: one row per channel delivery, claimed by dispatchers under a lease."""
 
+    def __init__(self, uow: Transaction) -> None:
+        super().__init__(uow)
+        # How many messages this transaction queued for delivery: the unit of work wakes the
+        # dispatcher after committing them (engine.store.wakeups).
+        self.queued = 0
+
     def add(self, message: Message) -> None:
         """Queue a message (committed with the command that caused it)."""
         values = _message_values(message) | {"lease_owner": None, "lease_until": None}
         self._insert_unique(_INSERT_MESSAGE, values, f"Message '{message.id}' already exists.")
+        self.queued += 1
 
     def add_many(self, messages: builtins.list[Message]) -> None:
         """Queue a command's messages in one round trip.
@@ -86,6 +97,7 @@ class MessageRepository(Repository):
         lease = {"lease_owner": None, "lease_until": None}
         rows = [_message_values(m) | lease for m in messages]
         self._uow.execute(_INSERT_MESSAGE, rows)
+        self.queued += len(rows)
 
     def get(self, message_id: str) -> Message:
         """The message, or NotFound."""
@@ -191,6 +203,8 @@ class MessageRepository(Repository):
         if owner is not None:
             condition = sa.and_(condition, _m.c.lease_owner == owner)
         if self._uow.execute(sa.update(_m).where(condition).values(values)).rowcount:
+            if owner is None and message.status == MessageStatus.PENDING:
+                self.queued += 1  # requeued by an operator (`outbox retry`)
             return
         self.get(message.id)  # raises NotFound when the message is gone
         raise Conflict(

@@ -265,11 +265,14 @@ subscribers = sa.Table(
     _text("email"),
     _text("name"),
     _text("status"),  # pending | confirmed | unsubscribed
-    _text("token"),
+    _text("token"),  # the confirmation token: confirms, never unsubscribes
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("confirmed_at", UTCDateTime(), nullable=True),
+    # In every newsletter copy's unsubscribe link; unique, so looked up through its index.
+    _text("unsubscribe_token"),
     sa.UniqueConstraint("audience", "email"),
     sa.UniqueConstraint("token"),
+    sa.UniqueConstraint("unsubscribe_token"),
 )
 
 meta = sa.Table(

@@ -4,12 +4,14 @@ One command = one transaction (DESIGN.md §2): the service opens a unit of work,
 incident, appends the event, adds outbox and timer rows, and commits them together. Leaving the
 `with` block without `commit()` rolls everything back. Every statement runs through
 SQLAlchemy's `Connection` here (`UnitOfWork.execute`), which is also where "the database is busy
-/ the transaction lost a race" driver errors become `engine.errors.Conflict`.
+/ the transaction lost a race" driver errors become `engine.errors.Conflict`. A commit that
+queued outbox messages or armed timers wakes the worker (`engine.store.wakeups`): on
+PostgreSQL with a NOTIFY inside the transaction, and in this process through `on_commit`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -27,6 +29,10 @@ from engine.store.repositories import (
     IncidentRepository,
     Params,
 )
+from engine.store.wakeups import CHANNEL, notify_statement
+
+# Told after a commit whether it queued outbox messages and whether it armed timers.
+OnCommit = Callable[..., None]
 
 # PostgreSQL SQLSTATEs that mean "retry the whole command": serialization failure, deadlock,
 # lock not available.
@@ -63,10 +69,17 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, engine: sa.Engine, *, audit_key: bytes | None = None, read_only: bool = False
+        self,
+        engine: sa.Engine,
+        *,
+        audit_key: bytes | None = None,
+        read_only: bool = False,
+        on_commit: OnCommit | None = None,
     ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._on_commit = on_commit
+        self._timers_announced = 0  # how many of `timers.armed` earlier commits announced
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
         self.audit_key = audit_key
@@ -140,16 +153,30 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Make every change of this unit durable; later use starts a new transaction."""
+        outbox = self.messages.queued > 0
+        timers = len(self.timers.armed) > self._timers_announced
         if self._transaction is not None and self._transaction.is_active:
+            if (outbox or timers) and self.dialect == "postgresql":
+                # Delivered to listeners when (and only if) this transaction commits.
+                what = ",".join(n for n, due in (("outbox", outbox), ("timers", timers)) if due)
+                self.execute(notify_statement, {"channel": CHANNEL, "what": what})
             with conflicts_as_errors():
                 self._transaction.commit()
         self._transaction = None
+        self._forget_pending()
+        if (outbox or timers) and self._on_commit is not None:
+            self._on_commit(outbox=outbox, timers=timers)
+
+    def _forget_pending(self) -> None:
+        self.messages.queued = 0
+        self._timers_announced = len(self.timers.armed)
 
     def rollback(self) -> None:
         """Discard every change since the last commit."""
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()
         self._transaction = None
+        self._forget_pending()
 
     def close(self) -> None:
         """Roll back anything uncommitted and return the connection to the pool."""

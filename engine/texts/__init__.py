@@ -6,7 +6,20 @@ a key up in all of them, and a key may live in one module only (checked at impor
 
 from __future__ import annotations
 
-from engine.texts import audit, common, doctor, events, exercise, subscribers
+from engine.texts import (
+    approvals,
+    audiences,
+    audit,
+    common,
+    doctor,
+    events,
+    exercise,
+    serve,
+    subscribers,
+    timeline,
+    usage,
+    users,
+)
 
 
 def _merge(*catalogues: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -20,7 +33,18 @@ def _merge(*catalogues: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 _TEXTS = _merge(
-    common.TEXTS, audit.TEXTS, doctor.TEXTS, events.TEXTS, exercise.TEXTS, subscribers.TEXTS
+    common.TEXTS,
+    audit.TEXTS,
+    doctor.TEXTS,
+    events.TEXTS,
+    exercise.TEXTS,
+    subscribers.TEXTS,
+    audiences.TEXTS,
+    timeline.TEXTS,
+    approvals.TEXTS,
+    usage.TEXTS,
+    users.TEXTS,
+    serve.TEXTS,
 )
 
 

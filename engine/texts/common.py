@@ -74,6 +74,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "{count} meddelanden skulle skickas (resultat: {result}). Inget skickades.",
         "en": "{count} messages would be sent (result: {result}). Nothing was sent.",
     },
+    "preview_result_done": {"sv": "genomförs direkt", "en": "done"},
+    "preview_result_pending_approval": {"sv": "väntar på beslut", "en": "pending approval"},
     "channel": {"sv": "Kanal", "en": "Channel"},
     "audience": {"sv": "Målgrupp", "en": "Audience"},
     "subject": {"sv": "Ämne", "en": "Subject"},

@@ -16,6 +16,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "event_approval_requested": {"sv": "beslut begärt", "en": "decision requested"},
     "event_decision": {"sv": "beslut", "en": "decision"},
     "event_approval_expired": {"sv": "begäran förföll", "en": "request expired"},
+    "event_approval_escalated": {"sv": "ersättare tillfrågade", "en": "deputies asked"},
     "event_reminder": {"sv": "påminnelse", "en": "reminder"},
     "event_timer": {"sv": "timer", "en": "timer"},
     "event_timer_failed": {"sv": "timer misslyckades", "en": "timer failed"},
@@ -23,5 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "event_delivery": {"sv": "leverans", "en": "delivery"},
     "event_delivery_requeued": {"sv": "skickas igen", "en": "sent again"},
     "event_delivery_attempt": {"sv": "leveransförsök", "en": "delivery attempt"},
+    "event_note": {"sv": "anteckning", "en": "note"},
+    "event_report": {"sv": "rapport", "en": "report"},
     # driftplan exercise: the timeline and the exercise leader's summary
 }

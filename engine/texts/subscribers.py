@@ -26,4 +26,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "subscriber_status": {"sv": "Status", "en": "Status"},
     "subscriber_created": {"sv": "Anmäld", "en": "Subscribed"},
     "subscriber_confirmed_at": {"sv": "Bekräftad", "en": "Confirmed"},
+    "subscriber_status_pending": {"sv": "väntar på bekräftelse", "en": "pending"},
+    "subscriber_status_confirmed": {"sv": "bekräftad", "en": "confirmed"},
+    "subscriber_status_unsubscribed": {"sv": "avslutad", "en": "unsubscribed"},
+    "subscriber_name_audience": {
+        "sv": "Ange målgruppen med --audience. Målgrupper med prenumeranter: {known}.",
+        "en": "Name the audience with --audience. Audiences with subscribers: {known}.",
+    },
 }

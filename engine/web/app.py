@@ -15,7 +15,7 @@ from engine.web import problems
 from engine.web.api import approvals, health, incidents
 from engine.web.pages import HERE, error_page
 from engine.web.security import SecurityHeaders
-from engine.web.ui import decision, login, pending
+from engine.web.ui import decision, declare, home, incident_page, login, pending
 
 API_DESCRIPTION = """\
 driftplan runs an outage communication plan. Authenticate with `Authorization: Bearer TOKEN`
@@ -39,7 +39,14 @@ def create_app(app: App) -> FastAPI:
     problems.install(web, error_page)
     for router in (incidents.router, approvals.router, health.router):
         web.include_router(router, prefix="/api/v1")
-    for router in (login.router, pending.router, decision.router):
+    for router in (
+        login.router,
+        pending.router,
+        decision.router,
+        home.router,
+        declare.router,
+        incident_page.router,
+    ):
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     web.add_middleware(SecurityHeaders, https=app.settings.public_url.startswith("https://"))

@@ -65,11 +65,20 @@ def serve(
     *,
     host: str,
     port: int,
-    interval: float = 1.0,
-    sweep: float = 2.0,
+    interval: float | None = None,
+    sweep: float | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until interrupted; the worker runs beside the web app and stops with it."""
+    """Serve until interrupted; the worker runs beside the web app and stops with it.
+
+    The worker delivers as soon as a request's command commits messages (the commit wakes
+    it); `interval` and `sweep` (default: the settings, else 1 s and 2 s) are its safety nets.
+    """
+    settings = app.settings
+    if interval is None:
+        interval = settings.poll_seconds if settings.poll_seconds is not None else 1.0
+    if sweep is None:
+        sweep = settings.sweep_seconds if settings.sweep_seconds is not None else 2.0
     check_public_url(app.settings.public_url)
     web = create_app(app)
     config = uvicorn.Config(

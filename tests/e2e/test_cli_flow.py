@@ -29,6 +29,8 @@ SHOW_KEYS = {
 }
 PENDING_KEYS = {"id", "trigger", "approvers", "requested_by", "expires_at"}
 LOG_KEYS = {"seq", "at", "actor", "kind", "trigger", "from_state", "to_state", "data", "hash"}
+# What the log adds for people: names, the text of notes and comments, references, changes.
+LOG_KEYS |= {"actor_name", "on_behalf_of", "text", "reference", "changed"}
 ACTION_KEYS = {"trigger", "dest", "gated", "approvers"}
 
 OPERATOR = "anna.andersson"

@@ -67,7 +67,11 @@ class MemorySubscribers(Repository):
 
         def change(t: Tables) -> None:
             _bump_generation(t, generation)
-            if any(s.token == row.token and s.id != row.id for s in t.subscribers.values()):
+            if any(
+                (s.token == row.token or s.unsubscribe_token == row.unsubscribe_token)
+                and s.id != row.id
+                for s in t.subscribers.values()
+            ):
                 raise Conflict(f"{row.email} is being subscribed to {row.audience} right now.")
             t.subscribers[row.id] = row
 
@@ -75,6 +79,8 @@ class MemorySubscribers(Repository):
 
     def add(self, subscriber: Subscriber) -> Subscriber:
         subscriber.email = subscriber.email.strip().lower()
+        if not subscriber.unsubscribe_token:
+            subscriber.unsubscribe_token = uuid.uuid4().hex  # unique, like the store's column
         key = (subscriber.audience, subscriber.email)
         same = [s for s in self._t.subscribers.values() if (s.audience, s.email) == key]
         if not same:
@@ -88,6 +94,7 @@ class MemorySubscribers(Repository):
             existing,
             status=SubscriberStatus.PENDING,
             token=subscriber.token,
+            unsubscribe_token=subscriber.unsubscribe_token,
             name=subscriber.name,
             created_at=subscriber.created_at,
             confirmed_at=None,
@@ -99,11 +106,15 @@ class MemorySubscribers(Repository):
         found = self._t.subscribers.get(subscriber_id)
         return self._one([found] if found else [], f"Subscriber '{subscriber_id}' does not exist.")
 
-    def _by_token(self, token: str) -> Subscriber:
+    def by_confirmation_token(self, token: str) -> Subscriber:
         return self._one((s for s in self._t.subscribers.values() if s.token == token), _BAD_TOKEN)
 
+    def by_unsubscribe_token(self, token: str) -> Subscriber:
+        found = (s for s in self._t.subscribers.values() if s.unsubscribe_token == token)
+        return self._one(found, _BAD_TOKEN)
+
     def confirm(self, token: str, now: datetime) -> Subscriber:
-        current = self._by_token(token)
+        current = self.by_confirmation_token(token)
         if current.status == SubscriberStatus.CONFIRMED:
             return current
         confirmed = replace(
@@ -112,8 +123,10 @@ class MemorySubscribers(Repository):
         self._save(confirmed)
         return fresh(confirmed)
 
-    def unsubscribe(self, token: str) -> Subscriber:
-        gone = replace(self._by_token(token), status=SubscriberStatus.UNSUBSCRIBED)
+    def unsubscribe(self, unsubscribe_token: str) -> Subscriber:
+        gone = replace(
+            self.by_unsubscribe_token(unsubscribe_token), status=SubscriberStatus.UNSUBSCRIBED
+        )
         self._save(gone)
         return fresh(gone)
 

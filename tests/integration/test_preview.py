@@ -138,7 +138,9 @@ def test_cli_preview_declare_prints_messages_and_creates_no_incident(tmp_path: P
 
     as_text = runner.invoke(cli, args, env=env)
     assert as_text.exit_code == 0, as_text.stdout + as_text.stderr
-    assert "support_email → support_it (6)" in as_text.stdout
+    assert "support_email – IT departments and support organisations (support_it) (6)" in (
+        as_text.stdout
+    )
     assert f"Driftstörning i SAMSA – {SCOPE}" in as_text.stdout
     assert "dygnet runt" in as_text.stdout
 

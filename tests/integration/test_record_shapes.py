@@ -145,7 +145,7 @@ def test_slots_decisions_recipients_and_results_keep_their_json(tmp_path: Path) 
         application, t.messages.c.recipients, t.messages.c.id == declared["newsletter"].id
     ) == (
         f'[{{"address": "pub@x.se", "name": "Pub", "subscriber_id": "{subscriber.id}", '
-        f'"unsubscribe_token": "{subscriber.token}"}}]'
+        f'"unsubscribe_token": "{subscriber.unsubscribe_token}"}}]'
     )
     mail = declared["support_email"]
     assert column(application, t.messages.c.recipients, t.messages.c.id == mail.id) == (

@@ -335,7 +335,10 @@ def test_subscribers_opt_in_confirm_unsubscribe_and_resubscribe(db: Database) ->
         assert confirmed.status == SubscriberStatus.CONFIRMED
         assert confirmed.confirmed_at == T0 + timedelta(minutes=1)
         assert uow.subscribers.list("subscribers", SubscriberStatus.CONFIRMED) == [confirmed]
-        assert uow.subscribers.unsubscribe("tok1").status == SubscriberStatus.UNSUBSCRIBED
+        assert (
+            uow.subscribers.unsubscribe(stored.unsubscribe_token).status
+            == SubscriberStatus.UNSUBSCRIBED
+        )
         assert uow.subscribers.list("subscribers", SubscriberStatus.CONFIRMED) == []
         restarted = uow.subscribers.add(again)
         assert (restarted.id, restarted.status, restarted.token) == ("S1", "pending", "tok2")

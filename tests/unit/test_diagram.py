@@ -36,40 +36,54 @@ def test_mermaid_is_deterministic() -> None:
 
 
 def test_mermaid_shows_start_final_triggers_gates_and_timers() -> None:
-    """The diagram has the start edge, the final marker, gate approvers and scope, and timers."""
+    """The flowchart has the start edge, the final marker, gate approvers and scope, and
+    timers, with states, triggers and roles shown by their titles and their ids beside them."""
     lines = to_mermaid(parse(VALID_PLAN)).splitlines()
-    assert lines[0] == "stateDiagram-v2"
-    assert "    [*] --> outage : declare" in lines
-    assert "    closed --> [*]" in lines
+    assert lines[0] == "flowchart TD"
+    assert '    start__ -->|"declare"| outage' in lines
+    assert "    closed --> end__" in lines
     assert (
-        "    outage --> reserve : escalate [villkor]<br/>godkänns av#58; decider"
-        "<br/>omfång#58; affected (varje delregion)<br/>påminnelse efter 15m, förfaller efter 2h"
+        '    outage -->|"escalate [villkor]<br/>godkänns av Delregional beslutsfattare (decider)'
+        '<br/>omfång affected (varje delregion)<br/>påminnelse efter 15m, förfaller efter 2h"|'
+        " reserve"
     ) in lines
-    assert "    outage : ⏲ update_due var 1h" in lines
-    assert "    outage : ⏲ eta_passed vid expected_resolution" in lines
-    assert "    reserve : ⏲ auto_close efter 1d → resolve" in lines
-    assert "    outage : ↻ post_update" in lines
-    assert "    reserve : ↻ alert_council (regel#58; council_alert)" in lines
-    assert '    state "Störning" as outage' in lines
+    assert (
+        '    outage["Störning (outage)<br/>timer update_due: var 1h<br/>timer eta_passed: vid '
+        "expected_resolution<br/>utan lägesbyte: post_update<br/>utan lägesbyte: alert_council"
+        '<br/>- regel council_alert"]'
+    ) in lines
+    assert "timer auto_close: efter 1d, utför resolve" in lines[4]
 
 
 def test_mermaid_in_english() -> None:
     """With language='en' the diagram uses English titles and words."""
     text = to_mermaid(parse(VALID_PLAN), language="en")
-    assert "approved by#58; decider" in text
-    assert "⏲ update_due every 1h" in text
+    assert "approved by " in text
+    assert "timer update_due: every 1h" in text
 
 
-def test_all_of_gate_joins_approvers_with_plus() -> None:
-    """A gate that needs every listed role says so, distinct from any-of."""
+def test_all_of_gate_lists_every_approver_with_and() -> None:
+    """A gate that needs every listed role says so, one role a line, distinct from any-of."""
     plan = broken("      any_of: [decider]\n", "      all_of: [decider, chair]\n")
-    assert "godkänns av alla#58; decider + chair" in to_mermaid(parse(plan))
+    text = to_mermaid(parse(plan))
+    assert "<br/>godkänns av alla Delregional beslutsfattare (decider)<br/>och " in text
 
 
 def test_label_text_cannot_break_the_mermaid_syntax() -> None:
-    """Quotes in titles and colons or semicolons in labels are written as entity codes."""
+    """A double quote in a title, which would end Mermaid's quoted label, is an entity code."""
     plan = broken("    title: Störning\n", "    title: 'Störning \"akut\"'\n")
-    assert '    state "Störning #quot;akut#quot;" as outage' in to_mermaid(parse(plan))
+    assert '    outage["Störning #quot;akut#quot; (outage)<br/>' in to_mermaid(parse(plan))
+
+
+def test_samsa_diagram_draws_only_glyphs_common_fonts_have() -> None:
+    """Every character of the SAMSA diagram, in both formats and languages, is Latin-1 or
+    common punctuation (no clock, arrow or check-mark symbols a font may lack)."""
+    common = set("–—‘’“”…")
+    definition = load_definition(SAMSA)
+    for draw in (to_mermaid, to_dot):
+        for language in ("sv", "en"):
+            text = draw(definition, language=language)
+            assert {c for c in text if ord(c) > 0xFF} <= common, (draw.__name__, language)
 
 
 def test_dot_marks_final_states_and_the_start_node() -> None:
@@ -77,6 +91,6 @@ def test_dot_marks_final_states_and_the_start_node() -> None:
     text = to_dot(parse(VALID_PLAN))
     assert text.startswith('digraph "mini_outage" {\n')
     assert '  __start__ -> outage [label="declare"];' in text
-    assert '  closed [label="Avslutad", peripheries=2];' in text
-    assert "godkänns av: decider\\nomfång: affected (varje delregion)" in text
+    assert '  closed [label="Avslutad (closed)", peripheries=2];' in text
+    assert "godkänns av Delregional beslutsfattare (decider)\\nomfång affected (varje" in text
     assert text.rstrip().endswith("}")

@@ -80,6 +80,9 @@ def merge(t: TransitionDef, data: Mapping[str, Any], changes: Mapping[str, Any])
             merged[key] = old + [v for v in value if v not in old]
         else:
             merged[key] = value
+    for name in t.stamps:  # the moment the transition happens, unless given
+        if name not in changes:
+            merged[name] = NOW.isoformat()
     return merged
 
 

@@ -103,13 +103,15 @@ def test_system_may_fire_any_trigger_the_state_allows(ev: Evaluator) -> None:
     assert fire(ev, "restored", "start_follow_up", SYSTEM_ACTOR, data=FOLLOW_UP).dest == "follow_up"
 
 
-def test_restore_needs_the_resolution_time(ev: Evaluator) -> None:
-    """Restoring without saying when the disturbance was resolved names the missing field."""
+def test_partial_reserve_needs_its_subregions(ev: Evaluator) -> None:
+    """Asking for the partial reserve routine without naming sub-regions names the field."""
     with pytest.raises(MissingField) as err:
-        fire(ev, "outage", "restore", OPERATOR)
+        fire(ev, "outage", "enter_partial_reserve", OPERATOR)
 
-    assert err.value.fields == ["resolved_at"]
-    assert str(err.value) == "'restore' needs resolved_at: set --set resolved_at=...."
+    assert err.value.fields == ["reserve_subregions"]
+    assert str(err.value) == (
+        "'enter_partial_reserve' needs reserve_subregions: set --set reserve_subregions=...."
+    )
 
 
 def test_close_needs_every_follow_up_summary(ev: Evaluator) -> None:
@@ -127,7 +129,9 @@ def test_evaluate_refuses_a_field_the_plan_does_not_define(ev: Evaluator) -> Non
         fire(ev, "outage", "post_update", OPERATOR, {"sevierity": "high"})
 
     assert err.value.field == "sevierity"
-    assert "Known fields: affected_subregions, details, evaluation_summary" in str(err.value)
+    assert "Known fields: affected_subregions, crisis_meeting_at, crisis_meeting_location" in str(
+        err.value
+    )
 
 
 @pytest.mark.parametrize("field", ["scope", "resolved_at", "reserve_subregions"])

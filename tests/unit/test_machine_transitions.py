@@ -140,6 +140,7 @@ TRANSITIONS: list[
             [
                 ("withdrawal_notice", ["login_page", "website_news"]),
                 ("withdrawal_notice", ["support_email", "newsletter", "it_nytt", "crisis_email"]),
+                ("withdrawal_notice", ["meeting_invite"]),  # cancels a crisis meeting invitation
             ],
             [],
         )
@@ -172,7 +173,7 @@ TRANSITIONS: list[
         OPERATOR,
         CLOSING,
         FOLLOW_UP,
-        [("lessons_learned", ["staff_email"])] * 3,
+        [("lessons_learned", ["staff_email"])],
         [],
     ),
 ]

@@ -160,7 +160,7 @@ def test_samsa_plan_validates_with_zero_errors() -> None:
 def test_diagram_formats(tmp_path: Path) -> None:
     """`diagram` draws Mermaid by default and DOT on request."""
     path = _write(tmp_path, "plan.yaml", VALID_PLAN)
-    assert run_diagram(path, known_kinds=BUILTIN_KINDS).startswith("stateDiagram-v2\n")
+    assert run_diagram(path, known_kinds=BUILTIN_KINDS).startswith("flowchart TD\n")
     assert run_diagram(path, "dot", known_kinds=BUILTIN_KINDS).startswith('digraph "mini_outage" {')
     assert "approved by" in run_diagram(path, "mermaid", known_kinds=BUILTIN_KINDS, language="en")
 

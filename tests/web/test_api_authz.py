@@ -48,6 +48,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /incidents/{i}/preview enter_partial_reserve": (200, 403, 403, 200, 403, 403, 401),
     "POST /incidents/{i}/preview restore":               (200, 403, 200, 403, 403, 403, 401),
     "POST /incidents/{i}/fire post_update":              (200, 403, 200, 403, 403, 200, 401),
+    "POST /incidents/{i}/notes note":                    (201, 403, 201, 201, 201, 201, 401),
+    "POST /incidents/{i}/reports report":                (201, 403, 201, 201, 201, 201, 401),
     "GET /approvals":                                    (200, 200, 200, 200, 200, 200, 401),
     "GET /approvals?mine=false":                         (200, 200, 200, 200, 200, 200, 401),
     "POST /approvals/{a} approve":                       (403, 403, 403, 200, 403, 403, 401),
@@ -66,6 +68,8 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "restore": {"trigger": "restore", "data": {"resolved_at": "2025-03-04T12:00"}},
     "approve": {"decision": "approve", "comment": "Fyrbodal går över till reservrutin."},
+    "note": {"text": "Cerner felsöker."},
+    "report": {"organisation": "NU-sjukvården", "text": "Reservrutin igång.", "via": "phone"},
 }
 
 

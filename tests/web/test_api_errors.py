@@ -332,9 +332,9 @@ def test_deciding_an_expired_request_is_409(server: Live) -> None:
         ),
         pytest.param(
             "fire",
-            {"trigger": "restore", "data": {}},
+            {"trigger": "withdraw", "data": {}},
             "missing-field",
-            {"resolved_at"},
+            {"withdrawal_reason"},
             id="missing-required-field-of-trigger",
         ),
         pytest.param(

@@ -15,6 +15,12 @@ from engine.definition.checks.context import Context
 from engine.definition.checks.paths import PathKey, dotted
 from engine.definition.schema import Condition, FieldDef, Gate, Notify, Workflow
 
+# Words the outbox uses for messages addressed to people rather than to an audience
+# (engine.service.addressing.audience_label); an audience of that name would read the same.
+APPROVERS_LABEL = "approvers"
+REQUESTER_LABEL = "requester"
+PEOPLE_LABELS = (APPROVERS_LABEL, REQUESTER_LABEL)
+
 
 def notifies(workflow: Workflow) -> Iterator[tuple[PathKey, Notify]]:
     """Every `notify` in the plan, with its path: on_enter/on_exit, timers, actions, reminders."""
@@ -87,6 +93,13 @@ def _roles(ctx: Context) -> None:
             )
     for name, audience in wf.audiences.items():
         ctx.refs("role", audience.roles, ("audiences", name, "roles"))
+        if name in PEOPLE_LABELS:
+            ctx.error(
+                ("audiences", name),
+                f"audience name '{name}' is reserved: the outbox labels messages to a "
+                f"decision's {name} so; rename the audience",
+                key=True,
+            )
 
 
 def _fields(ctx: Context) -> None:
@@ -212,8 +225,15 @@ def _notifies(ctx: Context) -> None:
         ctx.ref("template", notify.template, (*path, "template"))
         ctx.refs("channel", notify.channels, (*path, "channels"))
         ctx.refs("role", notify.roles, (*path, "roles"))
-        if notify.audience is not None:
-            ctx.ref("audience", notify.audience, (*path, "audience"))
+        if notify.audience:
+            ctx.refs("audience", notify.audience, (*path, "audience"))
+            twice = sorted({a for a in notify.audience if notify.audience.count(a) > 1})
+            if twice:
+                ctx.error(
+                    (*path, "audience"),
+                    f"audience {', '.join(twice)} named twice in {dotted((*path, 'audience'))}: "
+                    "name each audience once (everyone in any of them gets one copy)",
+                )
             continue
         if notify.roles or notify.to_approvers:
             continue  # addressed to people, not to an audience

@@ -2,7 +2,8 @@
 
 The schema (`schema.py`) judges each value alone. This module owns the checks that need the whole
 plan: references between sections (`references.py`), the shape of the state graph
-(`graph.py`), channel settings against their kinds' declarations (`settings.py`), templates
+(`graph.py`), stamps and deputy escalation (`timing.py`), channel settings against their kinds'
+declarations (`settings.py`), templates
 rendered against sample data (`rendering.py`, for `validate`), and here the template texts,
 channel kinds and unused definitions. Every
 finding is a `Problem` located at the line and column of the offending YAML node, so an author can
@@ -20,9 +21,11 @@ from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.checks import graph as checks_graph
 from engine.definition.checks import references as checks_refs
 from engine.definition.checks.context import PLURALS, Context, choices
+from engine.definition.checks.meetings import check_meetings
 from engine.definition.checks.paths import PathKey
 from engine.definition.checks.rendering import check_rendering
 from engine.definition.checks.settings import check_channel_settings
+from engine.definition.checks.timing import check_timing
 from engine.definition.definition import Definition
 from engine.errors import Problem
 
@@ -217,6 +220,8 @@ def check_workflow(
     )
     checks_refs.check_references(ctx)
     checks_graph.check_graph(ctx)
+    check_timing(ctx)
+    check_meetings(ctx)
     _check_channels(ctx)
     _check_languages(ctx)
     _check_template_requires(ctx)

@@ -1,6 +1,6 @@
 """`/api/v1/incidents`: declare, list, show, the caller's actions, preview, fire, the log and
-the messages. Reading needs one of the plan's roles; what may be fired is the plan's rule,
-checked by the service."""
+the messages, and the timeline's notes and reports. Reading needs one of the plan's roles; what
+may be fired, and who may write into the timeline, is the plan's rule, checked by the service."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from engine.service.outbox import message_view
-from engine.web.api.models import DeclareBody, FireBody, PreviewBody
+from engine.web.api.models import (
+    DeclareBody,
+    FireBody,
+    NoteBody,
+    PreviewBody,
+    ReportBody,
+    TimelineEvent,
+)
 from engine.web.auth import CallerDep, ServiceDep
 from engine.web.idempotent import run_once
 from engine.web.problems import documented
@@ -121,10 +128,71 @@ def fire(
     return run_once(request, caller, body, work)
 
 
-@router.get("/{incident_id}/events", summary="The incident's log, oldest first")
+@router.get(
+    "/{incident_id}/events",
+    summary="The incident's log, oldest first",
+    response_model=list[TimelineEvent],
+)
 def events(incident_id: str, caller: CallerDep, service: ServiceDep) -> list[dict[str, Any]]:
     service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     return service.log(incident_id)
+
+
+# A note or report answers with the event as the log now shows it (the same object that
+# GET .../events lists).
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"model": TimelineEvent, "description": "The event as logged."}
+}
+
+
+@router.post(
+    "/{incident_id}/notes",
+    status_code=201,
+    summary="Write a note into the incident's log (nothing is sent)",
+    responses=_CREATED,
+)
+def note(
+    incident_id: str,
+    body: NoteBody,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def work() -> tuple[int, Any]:
+        service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
+        return 201, service.note(incident_id=incident_id, actor_id=caller.person_id, text=body.text)
+
+    return run_once(request, caller, body, work)
+
+
+@router.post(
+    "/{incident_id}/reports",
+    status_code=201,
+    summary="Record an organisation's report received by mail or phone (nothing is sent)",
+    responses=_CREATED,
+)
+def report(
+    incident_id: str,
+    body: ReportBody,
+    request: Request,
+    caller: CallerDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def work() -> tuple[int, Any]:
+        service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
+        return 201, service.report(
+            incident_id=incident_id,
+            actor_id=caller.person_id,
+            text=body.text,
+            organisation=body.organisation,
+            contact=body.contact,
+            subregion=body.subregion,
+            via=body.via,
+        )
+
+    return run_once(request, caller, body, work)
 
 
 @router.get("/{incident_id}/messages", summary="The incident's outgoing messages")

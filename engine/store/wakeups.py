@@ -1,0 +1,158 @@
+"""Wake the worker when a commit leaves work for it (implements `engine.ports.Wakeups`).
+
+In this process the unit of work rings the bell right after a commit that wrote outbox rows
+or armed timers (`UnitOfWork(on_commit=...)`). Across processes:
+
+- **PostgreSQL**: the committing transaction sends `NOTIFY driftplan_commits` with its schema
+  and what it wrote (`notify_statement`); PostgreSQL delivers it only if and when the
+  transaction commits. The worker LISTENs on a dedicated psycopg connection in a thread.
+- **SQLite**: a thread asks `PRAGMA data_version` on a dedicated connection every 50 ms. The
+  number changes whenever another connection committed, so one cheap read of the WAL index
+  per tick tells "something changed" without touching a table. Chosen over a local socket or
+  fifo because it needs no file whose life must be managed (a crashed worker leaves no stale
+  socket, a CLI needs no knowledge of where the worker listens), works for any number of
+  workers on one file, and sees commits of any program, including older driftplans. It
+  cannot say *what* changed, so it rings for both the outbox and the timers, and it also
+  rings for this process's own commits (other connections of the pool): that costs one empty
+  outbox claim and one incremental timer sweep, coalesced, after each burst of activity.
+
+Both watchers ring at most once per wake-up; the poll intervals stay as a safety net for a
+lost notification (a dropped PostgreSQL connection is re-opened after a pause).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "driftplan_commits"
+SQLITE_TICK_SECONDS = 0.05  # how often the SQLite watcher looks: the added latency at worst
+LISTEN_TICK_SECONDS = 0.5  # how long a LISTEN waits before checking whether to stop
+RECONNECT_SECONDS = 2.0
+
+# Sent inside the committing transaction; the schema keeps installations that share a
+# PostgreSQL database (one schema each) from waking each other.
+notify_statement = sa.text("SELECT pg_notify(:channel, current_schema() || ':' || :what)")
+
+
+class CommitBell:
+    """The in-process bell, and the watcher of other processes' commits while listening."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._outbox = threading.Event()
+        self._timer_callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def ring(self, *, outbox: bool, timers: bool) -> None:
+        """Work was committed: wake the outbox waiter and/or the timer subscribers."""
+        if outbox:
+            self._outbox.set()
+        if timers:
+            with self._lock:
+                callbacks = list(self._timer_callbacks)
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:  # a subscriber's bug must not fail the command that rang
+                    log.exception("a timer wake-up subscriber failed")
+
+    def wait_outbox(self, timeout: float) -> bool:
+        woken = self._outbox.wait(timeout)
+        # Cleared before the caller delivers: a commit that rings from now on is seen by the
+        # next wait, and one that rang before has committed, so the delivery that follows
+        # finds its rows.
+        self._outbox.clear()
+        return woken
+
+    def on_timers(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._timer_callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._timer_callbacks:
+                    self._timer_callbacks.remove(callback)
+
+        return unsubscribe
+
+    @contextmanager
+    def listening(self) -> Iterator[None]:
+        stop = threading.Event()
+        watch = self._listen if self._engine.dialect.name == "postgresql" else self._data_version
+        thread = threading.Thread(
+            target=watch, args=(stop,), name="driftplan-commit-watcher", daemon=True
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(5)
+
+    # -------------------------------------------------------------------- SQLite
+    def _data_version(self, stop: threading.Event) -> None:
+        path = self._engine.url.database
+        if not path or path == ":memory:":
+            return  # an in-memory database has no other process to watch
+        while not stop.is_set():
+            try:
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error:
+                log.exception("cannot watch %s for commits; polling only", path)
+                stop.wait(RECONNECT_SECONDS)
+                continue
+            try:
+                self._watch_version(connection, stop)
+            except sqlite3.Error:
+                log.warning("watching the database for commits failed; retrying", exc_info=True)
+                stop.wait(RECONNECT_SECONDS)
+            finally:
+                connection.close()
+
+    def _watch_version(self, connection: sqlite3.Connection, stop: threading.Event) -> None:
+        connection.execute(f"PRAGMA busy_timeout = {int(RECONNECT_SECONDS * 1000)}")
+        seen = connection.execute("PRAGMA data_version").fetchone()[0]
+        while not stop.wait(SQLITE_TICK_SECONDS):
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen:
+                seen = version
+                self.ring(outbox=True, timers=True)
+
+    # ---------------------------------------------------------------- PostgreSQL
+    def _listen(self, stop: threading.Event) -> None:
+        import psycopg  # noqa: PLC0415  (only a PostgreSQL worker needs the driver here)
+
+        conninfo = self._engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while not stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as connection:
+                    self._receive(connection, stop)
+            except psycopg.Error:
+                log.warning("listening for commits failed; polling until it reconnects")
+                stop.wait(RECONNECT_SECONDS)
+
+    def _receive(self, connection: Any, stop: threading.Event) -> None:
+        row = connection.execute("SELECT current_schema()").fetchone()
+        prefix = f"{row[0]}:"
+        connection.execute(f"LISTEN {CHANNEL}")
+        # A commit made before LISTEN took effect was not announced: look once.
+        self.ring(outbox=True, timers=True)
+        while not stop.is_set():
+            # Rung per notification, not per batch: the generator runs until its timeout.
+            for note in connection.notifies(timeout=LISTEN_TICK_SECONDS):
+                if note.payload.startswith(prefix):
+                    what = note.payload[len(prefix) :]
+                    self.ring(outbox="outbox" in what, timers="timers" in what)
+                if stop.is_set():
+                    break
