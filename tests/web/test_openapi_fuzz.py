@@ -35,6 +35,8 @@ OPERATIONS = [
     "POST /api/v1/incidents/{incident_id}/fire",
     "GET /api/v1/incidents/{incident_id}/events",
     "GET /api/v1/incidents/{incident_id}/messages",
+    "POST /api/v1/incidents/{incident_id}/notes",
+    "POST /api/v1/incidents/{incident_id}/reports",
     "GET /api/v1/approvals",
     "POST /api/v1/approvals/{approval_id}",
     "GET /api/v1/health",
@@ -46,6 +48,8 @@ NEGATABLE = [
     "GET /api/v1/incidents",
     "POST /api/v1/incidents/{incident_id}/preview",
     "POST /api/v1/incidents/{incident_id}/fire",
+    "POST /api/v1/incidents/{incident_id}/notes",
+    "POST /api/v1/incidents/{incident_id}/reports",
     "GET /api/v1/approvals",
     "POST /api/v1/approvals/{approval_id}",
 ]
