@@ -31,12 +31,14 @@ from engine.service.recorder import Recorder
 from engine.service.timers import TimerRunner
 from engine.service.workspace import Workspace
 from engine.settings import Settings
-from engine.store import Database
-from engine.store.audit import audit_key, key_source
-from engine.store.database import HEAD_REVISION
 
 if TYPE_CHECKING:
     from engine.scheduler.alarm import AlarmClock
+    from engine.store import Database
+
+# The store (SQLAlchemy, the drivers, the migrations) is imported by the functions that open a
+# database, not with this module: `validate` and `diagram` take `default_channels` and
+# `path_roots` from here and need no database (issue #13, tests/unit/test_cli_startup.py).
 
 
 def default_channels(publish_root: Path | None = None) -> ChannelKinds:
@@ -122,6 +124,9 @@ def build(
     # also when it existed before (mkdir's mode applies only to a folder it creates).
     settings.data.mkdir(parents=True, exist_ok=True, mode=0o700)
     _private(settings.data, 0o700)
+    from engine.store import Database  # noqa: PLC0415 (see the imports)
+    from engine.store.audit import audit_key  # noqa: PLC0415
+
     environ = settings.environ
     key = audit_key(settings.data, environ, settings.audit_key_file)
     database = Database(settings.database(), audit_key=key)
@@ -194,6 +199,10 @@ def _sqlite_files(data: Path) -> list[Path]:
 def doctor(settings: Settings, *, channels: ChannelKinds | None = None) -> list[DoctorProblem]:
     """What is unsafe about this installation (`engine.service.doctor`), changing nothing: no
     folder, key or database file is created and nothing is migrated."""
+    from engine.store import Database  # noqa: PLC0415 (see the imports)
+    from engine.store.audit import key_source  # noqa: PLC0415
+    from engine.store.database import HEAD_REVISION  # noqa: PLC0415
+
     sqlite_files = [] if settings.database_url else _sqlite_files(settings.data)
     schema: tuple[str | None, str] | None = (None, HEAD_REVISION)
     error = ""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from engine.cli.common import DataOpt, LangOpt, app_from, err_console, out_console, run
-from engine.store.audit import Anchor
-from engine.store.audit import verify as verify_chain
+
+if TYPE_CHECKING:
+    from engine.store.audit import Anchor
 from engine.texts import t
 
 app = typer.Typer(no_args_is_help=True, help="Check the tamper-evident event log.")
@@ -26,6 +27,8 @@ AnchorOpt = Annotated[
 
 
 def _anchor(value: str | None) -> Anchor | None:
+    from engine.store.audit import Anchor
+
     if value is None:
         return None
     try:
@@ -43,6 +46,8 @@ def verify(
 ) -> None:
     """Check the event log: each incident's chain and row, the installation's chain, and an
     anchor; names the first altered event or link (exit 1)."""
+    from engine.store.audit import verify as verify_chain
+
     pinned = _anchor(anchor)
     if pinned is not None and incident_id is not None:
         raise typer.BadParameter(

@@ -16,9 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
-from engine.definition.loader import load_definition
 from engine.errors import ConfigurationError
-from engine.ports import ChannelStatus
 from engine.texts import t
 
 app = typer.Typer()
@@ -27,6 +25,8 @@ app = typer.Typer()
 @app.command("channels")
 def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """Each channel of each plan: live, or the file outbox and what is missing to go live."""
+    from engine.definition.loader import load_definition
+    from engine.ports import ChannelStatus
 
     def body() -> None:
         application = app_from(data, lang)

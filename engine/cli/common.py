@@ -18,17 +18,17 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-from engine.bootstrap import App, build
+if TYPE_CHECKING:
+    from engine.bootstrap import App
+    from engine.settings import Settings
 from engine.cli.terminal import escape_for_json, safe_stderr, safe_stdout
-from engine.definition.schema import localized
 from engine.errors import DriftplanError
-from engine.settings import Settings
 
 T = TypeVar("T")
 
@@ -67,6 +67,8 @@ _language = {"current": ""}  # the language of the running command, for its erro
 
 def settings_from(data: Path | None, lang: str | None = None) -> Settings:
     """The settings of this command (environment plus --data/--lang); its errors' language."""
+    from engine.settings import Settings
+
     settings = Settings.load(data=data, lang=lang)
     _language["current"] = settings.lang
     return settings
@@ -74,6 +76,8 @@ def settings_from(data: Path | None, lang: str | None = None) -> Settings:
 
 def app_from(data: Path | None, lang: str | None = None) -> App:
     """The wired application for this command's options (see `engine.bootstrap.build`)."""
+    from engine.bootstrap import build
+
     return build(settings_from(data, lang), origin=cli_origin())
 
 
@@ -90,6 +94,8 @@ def cli_origin() -> dict[str, str]:
 
 def error_language() -> str:
     """The command's language, else the installation's (DRIFTPLAN_LANG), else Swedish."""
+    from engine.settings import Settings
+
     if _language["current"]:
         return _language["current"]
     try:
@@ -111,6 +117,8 @@ def run(body: Callable[[], T]) -> T:
 
 def audience_title(application: App, audience: str, language: str) -> str:
     """An audience by its title in the plan with its id beside it; the id if it is unclear."""
+    from engine.definition.schema import localized
+
     try:
         spec = application.plans.current().workflow.audiences.get(audience)
     except DriftplanError:  # several plans, or none valid: the id still says which

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from engine.bootstrap import doctor as examine
 from engine.cli.common import DataOpt, JsonOpt, LangOpt, emit_json, out_console, run, settings_from
 from engine.texts import t
 
@@ -16,6 +15,7 @@ app = typer.Typer()
 def doctor(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """Check the installation (audit key, file modes, public URL, anchors, schema); exit 1 when
     something is unsafe. Changes nothing."""
+    from engine.bootstrap import doctor as examine
 
     def body() -> int:
         settings = settings_from(data, lang)

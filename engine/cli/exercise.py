@@ -22,8 +22,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.common import DataOpt, LangOpt, err_console, out_console, run
-from engine.definition.schema import localized
-from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 from engine.texts import label, t
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def print_summary(
     """The exercise leader's summary: informing, reminders, decisions, ÖVNING marking.
 
     `audiences` maps the plan's audience ids to their titles, for the informing table."""
-    from engine.exercise.scores import informing  # noqa: PLC0415 (with the exercise only)
+    from engine.exercise.scores import informing
 
     titles = audiences or {}
     start = result.declared_at
@@ -220,7 +221,7 @@ def print_summary(
 def _plan_location(plan: str | None, settings: Settings) -> tuple[Path, str | None]:
     """(workflows folder, plan name) from a plan file, a plan name, or the installed plans."""
     if plan and Path(plan).is_file():
-        from engine.definition.loader import load_definition  # noqa: PLC0415
+        from engine.definition.loader import load_definition
 
         return Path(plan).resolve().parent, load_definition(plan).name
     return settings.workflows.resolve(), plan
@@ -253,12 +254,15 @@ def exercise(
     lang: LangOpt = None,
 ) -> None:
     """Rehearse a plan: run a script on virtual time; every message is marked ÖVNING."""
+    from engine.definition.schema import localized
+    from engine.settings import Settings
+
     if speed is not None and speed <= 0:
         raise typer.BadParameter("must be positive", param_hint="--speed")
 
     def body() -> int:
-        from engine.exercise.runner import ExerciseRunner  # noqa: PLC0415  (see the imports above)
-        from engine.exercise.script import load_script  # noqa: PLC0415
+        from engine.exercise.runner import ExerciseRunner
+        from engine.exercise.script import load_script
 
         settings = Settings.load(lang=lang)
         # File-outbox fallbacks are the point of an exercise, and a sweep skipped because the

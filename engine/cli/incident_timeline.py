@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -33,9 +33,10 @@ from engine.cli.common import (
     run,
 )
 from engine.cli.terminal import strip_controls
-from engine.definition.schema import Workflow, localized
-from engine.domain.fields import display_value
-from engine.domain.labels import Labels
+
+if TYPE_CHECKING:
+    from engine.definition.schema import Workflow
+    from engine.domain.labels import Labels
 from engine.texts import label, t
 
 app = typer.Typer()
@@ -183,6 +184,9 @@ def who(event: Mapping[str, Any], language: str) -> str:
 def changed(items: list[Mapping[str, Any]], workflow: Workflow, language: str) -> str:
     """One line per field the event set: `Title: old → new`, or `Title = value` when it had no
     value before (or kept it)."""
+    from engine.definition.schema import localized
+    from engine.domain.fields import display_value
+
     lines = []
     order = {name: i for i, name in enumerate(workflow.fields)}
     for item in sorted(items, key=lambda item: order.get(item["field"], len(order))):

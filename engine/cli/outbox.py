@@ -22,7 +22,6 @@ from engine.cli.common import (
     out_console,
     run,
 )
-from engine.service.outbox import message_view
 from engine.texts import label, t
 
 app = typer.Typer(no_args_is_help=True, help="Deliver and inspect outgoing messages.")
@@ -99,6 +98,7 @@ def outbox_retry(
 @app.command("dead")
 def outbox_dead(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """List dead letters: messages that need an operator's attention."""
+    from engine.service.outbox import message_view
 
     def body() -> None:
         application = app_from(data)

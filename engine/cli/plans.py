@@ -13,10 +13,7 @@ from typing import Annotated
 
 import typer
 
-from engine.bootstrap import default_channels, path_roots
 from engine.cli.common import DataOpt, JsonOpt, app_from, out_console, run
-from engine.definition.report import run_diagram, run_validate
-from engine.settings import Settings
 from engine.texts import t
 
 app = typer.Typer()
@@ -35,6 +32,13 @@ def validate(
 ) -> None:
     """Check plan files and render their templates; prints path:line:col: error: message for
     every problem."""
+    from engine.bootstrap import (
+        default_channels,
+        path_roots,
+    )
+    from engine.definition.report import run_validate
+    from engine.settings import Settings
+
     settings = Settings.load()
     kinds = default_channels(settings.publish_root)
     code, text = run_validate(
@@ -55,6 +59,9 @@ def diagram(
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
 ) -> None:
     """Draw a plan's state machine with triggers, gates and timers."""
+    from engine.bootstrap import default_channels
+    from engine.definition.report import run_diagram
+
     if fmt not in ("mermaid", "dot"):
         raise typer.BadParameter("use mermaid or dot", param_hint="--format")
     _print(run(lambda: run_diagram(path, fmt, known_kinds=default_channels().names())))

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from engine.bootstrap import build
 from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from
 from engine.errors import ConfigurationError
 from engine.texts import t
@@ -23,11 +22,12 @@ def serve_command(
     lang: LangOpt = None,
 ) -> None:
     """Run the web service and the worker (timers and delivery) until stopped."""
+    from engine.bootstrap import build
 
     def body() -> None:
         # FastAPI and uvicorn are imported by this command only: every other command would pay
         # for them at start-up.
-        from engine.web.server import check_public_url, is_loopback, serve  # noqa: PLC0415
+        from engine.web.server import check_public_url, is_loopback, serve
 
         settings = settings_from(data, lang)
         if not settings.public_url and is_loopback(host):

@@ -10,14 +10,16 @@ subscription, and a subscriber list gets pasted into tickets.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from engine.bootstrap import App
+if TYPE_CHECKING:
+    from engine.bootstrap import App
+    from engine.domain.model import Subscriber
 from engine.cli.common import (
     DataOpt,
     JsonOpt,
@@ -28,9 +30,7 @@ from engine.cli.common import (
     out_console,
     run,
 )
-from engine.domain.model import Subscriber, SubscriberStatus
 from engine.errors import CommandError, DriftplanError
-from engine.service.subscriptions import confirm_url
 from engine.texts import label, t
 
 app = typer.Typer(
@@ -84,6 +84,8 @@ def add(
     lang: LangOpt = None,
 ) -> None:
     """Subscribe an address (pending until confirmed); prints the confirmation link."""
+    from engine.domain.model import SubscriberStatus
+    from engine.service.subscriptions import confirm_url
 
     def body() -> None:
         application = app_from(data, lang)

@@ -12,12 +12,14 @@ is an answer, not an IntegrityError.
 from __future__ import annotations
 
 import builtins
+import importlib
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.domain.accounts import ApiToken, DecisionLink, StoredResponse, WebSession
 from engine.errors import Conflict, NotFound
@@ -37,8 +39,11 @@ _pw, _tok, _ses, _lnk, _idem = (
     t.idempotency_keys,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
+
 # postgresql.insert or sqlite.insert: the two spell ON CONFLICT alike.
-_DialectInsert = Callable[[sa.Table], postgresql.Insert | sqlite.Insert]
+_DialectInsert = Callable[[sa.Table], "postgresql.Insert | sqlite.Insert"]
 
 
 def _upsert_password(insert: _DialectInsert) -> sa.Executable:
@@ -61,13 +66,15 @@ def _claim(insert: _DialectInsert) -> sa.Executable:
     return statement.execution_options(preserve_rowcount=True)
 
 
-# Statements built once with bind parameters (see engine/store/repositories.py). ON CONFLICT
-# is spelled by each dialect's own insert(); both dialects accept the same clauses.
-_UPSERT_PASSWORD = {
-    "postgresql": _upsert_password(postgresql.insert),
-    "sqlite": _upsert_password(sqlite.insert),
-}
-_CLAIM_KEY = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+@cache
+def _on_conflict(dialect: str) -> tuple[sa.Executable, sa.Executable]:
+    """The password upsert and the idempotency-key claim in `dialect`'s spelling of ON CONFLICT,
+    built once per process; imported on first use, so SQLite never loads the PostgreSQL
+    dialect (issue #13: start-up)."""
+    insert: _DialectInsert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return _upsert_password(insert), _claim(insert)
+
+
 _PASSWORD_HASH = sa.select(_pw.c.password_hash).where(_pw.c.person_id == sa.bindparam("b_person"))
 _INSERT_TOKEN = sa.insert(_tok)
 _TOKEN_BY_HASH = sa.select(_tok).where(_tok.c.secret_hash == sa.bindparam("b_hash"))
@@ -115,7 +122,7 @@ class AccountRepository(Repository):
     def set_password(self, person_id: str, password_hash: str, at: datetime) -> None:
         """Set or replace the person's password hash."""
         values = {"person_id": person_id, "password_hash": password_hash, "updated_at": at}
-        self._uow.execute(_UPSERT_PASSWORD[self._uow.dialect], values)
+        self._uow.execute(_on_conflict(self._uow.dialect)[0], values)
 
     # API tokens
 
@@ -186,7 +193,7 @@ class AccountRepository(Repository):
         values = values_of(response, _RESPONSE_FIELDS)
         key = {"b_person": response.person_id, "b_key": response.key}
         for _ in range(_CLAIM_ROUNDS):
-            if self._uow.execute(_CLAIM_KEY[self._uow.dialect], values).rowcount == 1:
+            if self._uow.execute(_on_conflict(self._uow.dialect)[1], values).rowcount == 1:
                 return None
             # On PostgreSQL the INSERT waited for the holder's transaction, so this SELECT
             # (a new snapshot under READ COMMITTED) sees its row, unless it was released since.

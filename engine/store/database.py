@@ -23,6 +23,7 @@ from engine.errors import ConfigurationError
 from engine.store.chain import ChainHead, chain_head
 from engine.store.hashing import json_default
 from engine.store.keys import audit_key
+from engine.store.tables import with_postgresql_conditions
 from engine.store.timer_feed import TimerFeed
 from engine.store.unit_of_work import UnitOfWork
 from engine.store.wakeups import CommitBell
@@ -34,7 +35,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in MIGRATIONS. Kept here so that a command whose database is up to date
 # never imports Alembic (a tenth of a second of every CLI call); a test checks that it matches
 # the migrations' real head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 # How long a SQLite writer waits for another writer before giving up (the busy handler).
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
@@ -66,6 +67,8 @@ class Database:
         self.url = url
         self.audit_key = audit_key
         self.engine = _create_engine(url)
+        if self.engine.dialect.name == "postgresql":
+            with_postgresql_conditions()
         self.wakeups = CommitBell(self.engine)
         self.timer_feed = TimerFeed(self.engine)
 
