@@ -206,6 +206,14 @@ messages = sa.Table(
     sa.Index(None, "incident_id"),
 )
 
+# Partial indexes of the timers: only armed (not cancelled) and open rows matter. The condition
+# is spelled per dialect; SQLite's is given below and PostgreSQL's is added when a PostgreSQL
+# database is opened (`with_postgresql_conditions`), because SQLAlchemy imports a dialect to
+# check its options, and a command on SQLite should not load the PostgreSQL dialect (#13).
+_ARMED = "cancelled_at IS NULL"
+_OPEN = "fired_at IS NULL AND cancelled_at IS NULL"
+PARTIAL_INDEXES = {"uq_timers_armed": _ARMED, "ix_timers_open_due_at": _OPEN}
+
 timers = sa.Table(
     "timers",
     metadata,
@@ -227,15 +235,13 @@ timers = sa.Table(
         "state_epoch",
         "due_at",
         unique=True,
-        sqlite_where=sa.text("cancelled_at IS NULL"),
-        postgresql_where=sa.text("cancelled_at IS NULL"),
+        sqlite_where=sa.text(_ARMED),
     ),
     # The sweep asks "what is open and due?" constantly; only open rows matter.
     sa.Index(
         "ix_timers_open_due_at",
         "due_at",
-        sqlite_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
-        postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+        sqlite_where=sa.text(_OPEN),
     ),
 )
 
@@ -341,3 +347,11 @@ idempotency_keys = sa.Table(
     sa.Column("body", sa.Text(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
+
+
+def with_postgresql_conditions() -> None:
+    """Give the partial indexes their PostgreSQL condition (idempotent; see PARTIAL_INDEXES)."""
+    for index in timers.indexes:
+        condition = PARTIAL_INDEXES.get(index.name or "")
+        if condition is not None and "postgresql_where" not in index.dialect_kwargs:
+            index.dialect_kwargs["postgresql_where"] = sa.text(condition)
