@@ -10,8 +10,8 @@ list has N addresses (default 5,000). It prints
   * bare: a plain smtplib loop over one connection, one message per recipient (the same bytes
     every time: no per-recipient MIME), to the same sink — the baseline, measured twice in this
     run (before and after ours) and the faster one kept;
-  * ours: `Dispatcher.deliver_due()` after a declaration — per-recipient MIME, SMTP, and
-    recording 5,000 per-recipient results on the message and in the event log;
+  * ours: `Dispatcher.deliver_due()` after a declaration — MIME (serialised once per message),
+    SMTP, and recording 5,000 per-recipient results on the message and in the event log;
   * the ratio ours/bare in messages per second and PASS/FAIL against the target (>= 0.7);
   * declare: how long the declaration itself takes (rendering + 5,000 recipients into the outbox);
   * banner: the time from calling `declare` to `publish_dir/banner.json` being written by a

@@ -70,6 +70,7 @@ from engine.bootstrap import build  # noqa: E402
 from engine.errors import Conflict  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.web.app import create_app  # noqa: E402
+from engine.web.auth import SESSION_COOKIE  # noqa: E402
 
 TARGET = 0.5
 WARMUP = 1.0
@@ -78,6 +79,7 @@ DIRECTORY = ROOT / "examples" / "directory.yaml"
 OPERATOR = "anna.andersson"
 CHAIR = "margareta.lund"
 FYRBODAL = "johan.berg"
+SESSION_PASSWORD = "bench-password-long-enough"
 DECLARE = {
     "started_at": "now",
     "scope": "Ingen åtkomst till SAMSA i Fyrbodal och Skaraborg",
@@ -245,6 +247,7 @@ class Installation:
     approve_pool: list[str]  # enter_total_reserve requests margareta.lund approves
     record_pool: list[str]  # two-sub-region requests johan.berg records a decision on
     tokens: dict[str, str]
+    sessions: list[str]  # the operator's signed-in browser sessions, one per client
 
 
 def install(data: Path, public_url: str, approvals: int) -> Installation:
@@ -255,6 +258,9 @@ def install(data: Path, public_url: str, approvals: int) -> Installation:
     service.directory.import_file(DIRECTORY)
     tokens = {p: service.accounts.create_token(p, "bench").secret for p in (OPERATOR, CHAIR)}
     tokens[FYRBODAL] = service.accounts.create_token(FYRBODAL, "bench").secret
+    # Browser sessions for the incident page: one per client, as 50 operators' laptops.
+    service.accounts.set_password(OPERATOR, SESSION_PASSWORD)
+    sessions = [service.accounts.sign_in(OPERATOR, SESSION_PASSWORD).secret for _ in range(200)]
 
     def requests(trigger: str, values: dict[str, str], n: int) -> tuple[list[str], list[str]]:
         incidents, pool = [], []
@@ -276,7 +282,7 @@ def install(data: Path, public_url: str, approvals: int) -> Installation:
         "enter_partial_reserve", TWO_SUBREGIONS, approvals + PROFILE_POOL
     )
     application.close()
-    return Installation(data, incidents, approve_pool, record_pool, tokens)
+    return Installation(data, incidents, approve_pool, record_pool, tokens, sessions)
 
 
 # ----------------------------------------------------------------------------- the load
@@ -330,9 +336,10 @@ class RawClient:
     50 connections, so on a small machine the client, not the server, would set the baseline.
     """
 
-    def __init__(self, port: int, token: str | None) -> None:
+    def __init__(self, port: int, token: str | None, cookie: str = "") -> None:
         self.port = port
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        auth += f"Cookie: {SESSION_COOKIE}={cookie}\r\n" if cookie else ""
         self.common = f"Host: 127.0.0.1:{port}\r\n{auth}".encode()
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
@@ -391,6 +398,7 @@ async def _load(
     clients: int,
     seconds: float,
     kind: str,
+    cookies: list[str] | None = None,
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -398,8 +406,10 @@ async def _load(
         base_url=child.url, headers=headers, limits=limits, timeout=120
     ) as shared:
         connections: list[RawClient | HttpxClient] = [
-            RawClient(child.port, token) if kind == "raw" else HttpxClient(shared)
-            for _ in range(clients)
+            RawClient(child.port, token, cookies[i] if cookies else "")
+            if kind == "raw" or cookies
+            else HttpxClient(shared)
+            for i in range(clients)
         ]
 
         async def worker(client: RawClient | HttpxClient, until: float, record: bool) -> None:
@@ -440,11 +450,15 @@ def load(
     clients: int,
     seconds: float,
     warm_request: Callable[[], Request | None] | None = None,
+    cookies: list[str] | None = None,
 ) -> Run:
-    """Warm up (with `warm_request`, else `next_request`), then measure for `seconds`."""
+    """Warm up (with `warm_request`, else `next_request`), then measure for `seconds`.
+    With `cookies`, each client sends its own session cookie (a signed-in browser)."""
     run = Run(name)
     warm = warm_request or next_request
-    asyncio.run(_load(child, run, token, next_request, warm, clients, seconds, OPTIONS.client))
+    asyncio.run(
+        _load(child, run, token, next_request, warm, clients, seconds, OPTIONS.client, cookies)
+    )
     return run
 
 
@@ -502,6 +516,7 @@ def profile(
 GET_INCIDENT = "GET /api/v1/incidents/{id}"
 POST_APPROVE = "POST /api/v1/approvals/{id} approves"
 POST_RECORD = "POST /api/v1/approvals/{id} records"
+GET_PAGE = "GET /incidenter/{id} (page, session)"
 
 
 def run_one(
@@ -511,6 +526,13 @@ def run_one(
     if target == GET_INCIDENT:
         paths = [f"/api/v1/incidents/{i}" for i in inst.incidents]
         return load(child, target, inst.tokens[OPERATOR], cycling(paths), clients, seconds)
+    if target == GET_PAGE:
+        # The operator's incident page (state, data, actions, pending decision, timeline,
+        # messages), rendered from Jinja2 for a signed-in session: what a browser refreshes.
+        paths = [f"/incidenter/{i}" for i in inst.incidents]
+        return load(
+            child, target, None, cycling(paths), clients, seconds, cookies=inst.sessions[:clients]
+        )
     if target == POST_APPROVE:
         source, token = inst.approve_pool, inst.tokens[CHAIR]
     else:
@@ -566,7 +588,7 @@ def main() -> int:
             runs = [bare_run("bare GET /state/{id} (run 1)")]
             ours_runs = [
                 run_one(ours, inst, target, args.clients, args.seconds, args.approvals)
-                for target in (GET_INCIDENT, POST_APPROVE, POST_RECORD)
+                for target in (GET_INCIDENT, GET_PAGE, POST_APPROVE, POST_RECORD)
             ]
             runs.append(bare_run("bare GET /state/{id} (run 2)"))
         baseline = max(runs[0].rate, runs[1].rate)

@@ -1,13 +1,16 @@
 """The banner channel (kind "banner"): the notice on the SAMSA login page, as static files.
 
-Owns three files in `publish_dir` (optionally prefixed by the setting "name_prefix"), rewritten
+Owns four files in `publish_dir` (optionally prefixed by the setting "name_prefix"), rewritten
 atomically on every update so that any web server can keep serving them while SAMSA — and our own
 process — is down:
 
 - `banner.json`: the current notice; its shape is documented in `docs/banner.schema.json`.
 - `banner.html`: the same notice as an escaped HTML fragment, for server-side includes.
 - `banner.js`: a script for the login page; it fetches `banner.json` next to its own URL and shows
-  the notice with `textContent` only, and nothing at all when the notice is inactive.
+  the notice with `textContent` only, and nothing at all when the notice is inactive. It adds
+  `banner.css` to the page when it shows a notice.
+- `banner.css`: the notice's own stylesheet (`channels.banner_style`): its colour follows the
+  severity, and it needs nothing from the host page's styles.
 
 `message.clear` withdraws the notice (`active: false`). A late retry never overwrites a newer
 notice, a clear for one incident never removes another incident's notice, and an exercise never
@@ -30,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from filelock import FileLock
 
+from channels.banner_style import BANNER_CSS
 from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import atomic_write
 from channels.mime import clean_header, clean_text, html_datetime, paragraphs_html
@@ -39,7 +43,7 @@ from engine.definition.severity import SEVERITIES
 from engine.domain.model import RecipientStatus
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, RecipientResult
 
-__all__ = ["SEVERITIES", "BannerChannel", "banner_document", "banner_script"]
+__all__ = ["BANNER_CSS", "SEVERITIES", "BannerChannel", "banner_document", "banner_script"]
 
 # The plan's severities (engine.definition.severity), one CSS class each; the quiet ones are
 # announced politely (role "status"), the others interrupt (role "alert").
@@ -53,14 +57,25 @@ _SCRIPT = """\
 /* driftplan: the service notice for the login page.
    Include with <script src=".../{prefix}banner.js" defer></script>; optional attribute
    data-target="element-id" names the element to fill (default: a new element at the top of body).
-   Reads {prefix}banner.json next to this script; shows nothing when no notice is active. */
+   Reads {prefix}banner.json next to this script; shows nothing when no notice is active.
+   Adds {prefix}banner.css (next to this script) to the page when it shows a notice. */
 (function () {{
   "use strict";
   var script = document.currentScript;
   if (!script || !window.fetch || !window.URL) {{ return; }}
   var source = new URL({json_name}, script.src);
+  var style = new URL({css_name}, script.src).href;
+  function styled() {{
+    var links = document.getElementsByTagName("link");
+    for (var i = 0; i < links.length; i += 1) {{ if (links[i].href === style) {{ return; }} }}
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = style;
+    (document.head || document.documentElement).appendChild(link);
+  }}
   function show(notice) {{
     if (!notice || notice.active !== true) {{ return; }}
+    styled();
     var id = script.getAttribute("data-target") || "driftplan-banner";
     var box = document.getElementById(id);
     if (!box) {{
@@ -74,17 +89,20 @@ _SCRIPT = """\
     box.setAttribute("role", {quiet}.indexOf(severity) >= 0 ? "status" : "alert");
     if (typeof notice.language === "string") {{ box.setAttribute("lang", notice.language); }}
     var title = document.createElement("strong");
+    title.className = "driftplan-banner-title";
     title.textContent = String(notice.title || "");
     var text = document.createElement("p");
-    text.style.whiteSpace = "pre-line";
+    text.className = "driftplan-banner-text";
     text.textContent = String(notice.text || "");
     box.appendChild(title);
     box.appendChild(text);
     if (typeof notice.link === "string" && /^https?:\\/\\//i.test(notice.link)) {{
+      var para = document.createElement("p");
       var more = document.createElement("a");
       more.href = notice.link;
       more.textContent = notice.language === "en" ? "More information" : "Mer information";
-      box.appendChild(more);
+      para.appendChild(more);
+      box.appendChild(para);
     }}
   }}
   function start() {{
@@ -116,6 +134,7 @@ def banner_script(prefix: str = "") -> str:
     return _SCRIPT.format(
         prefix=prefix,
         json_name=json.dumps(f"{prefix}banner.json"),
+        css_name=json.dumps(f"{prefix}banner.css"),
         severities=json.dumps(list(SEVERITIES)),
         quiet=json.dumps(list(_QUIET)),
     )
@@ -244,6 +263,7 @@ class BannerChannel:
                     [RecipientResult(address, RecipientStatus.SENT, f"unchanged: {skip}")], target
                 )
             document = banner_document(message, link=self._link)
+            atomic_write(self._path("banner.css"), BANNER_CSS.encode("utf-8"))
             atomic_write(self._path("banner.js"), banner_script(self._prefix).encode("utf-8"))
             fragment = banner_fragment(document, timezone=self._timezone)
             atomic_write(self._path("banner.html"), fragment.encode("utf-8"))

@@ -36,6 +36,7 @@ __all__ = [
     "insert_html",
     "paragraphs_html",
     "recipient_address",
+    "recipient_parts",
     "sender_address",
     "text_to_html",
 ]
@@ -126,10 +127,17 @@ def recipient_address(recipient: Recipient) -> Address:
     Only plain ASCII addresses are accepted: anything else needs SMTPUTF8, which we do not assume
     servers offer, and a clear refusal beats a garbled address.
     """
+    name, addr = recipient_parts(recipient)
+    return Address(display_name=name, addr_spec=addr)
+
+
+def recipient_parts(recipient: Recipient) -> tuple[str, str]:
+    """(display name, address) of one recipient, checked as `recipient_address` checks them,
+    without building an `Address` (whose parser is costly once per copy of a large fan-out)."""
     addr = recipient.address.strip()
     if not addr.isascii() or not _ADDR_SPEC.match(addr):
         raise ValueError(f"invalid e-mail address {recipient.address!r}")
-    return Address(display_name=clean_header(recipient.name), addr_spec=addr)
+    return clean_header(recipient.name), addr
 
 
 def envelope_address(mail_from: str) -> str:

@@ -1,10 +1,14 @@
 """The e-mail channel (kind "email"): one message per recipient over one reused SMTP connection.
 
-Owns the SMTP side of every mail-based channel: settings parsing, the connection (plain, STARTTLS
-or implicit TLS; always with a timeout; reconnected when the server dropped it), the mapping of
-SMTP replies to per-recipient results, and the fallback to the file outbox when no host is set.
-`NewsletterChannel` and `CalendarChannel` subclass `EmailChannel` and only override the hooks
-`check` and `compose`.
+Owns what every mail-based channel shares: one copy per mailbox, the mapping of SMTP replies to
+per-recipient results, and the fallback to the file outbox when no host is set (the settings and
+the SMTP session itself are `channels.smtp_connection`'s). `NewsletterChannel` and
+`CalendarChannel` subclass `EmailChannel` and only override the hooks `check` and `compose`.
+
+Plain e-mail copies differ only in `To` (same Message-ID, Date and bodies; see `channels.mime`),
+so they are serialised once per message and each copy is its `To` line plus those bytes; the
+dispatcher hands a long list over one recipient per call, so the serialised message is kept for
+the next call. Newsletter and calendar copies differ in their bodies and are built per recipient.
 
 Failure rules: a 4xx reply is temporary and a 5xx reply permanent, per recipient (and
 `smtplib.sendmail` *returns* refused recipients when only some fail, so both paths are handled).
@@ -19,11 +23,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
-import ssl
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import fields, replace
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,10 +34,16 @@ from typing import ClassVar
 
 from channels.declarations import BUILTIN_SETTINGS
 from channels.file_outbox import FileOutbox, outbox_status
-from channels.mime import build_email, envelope_address, recipient_address
+from channels.mime import build_email, envelope_address, recipient_address, recipient_parts
+from channels.smtp_connection import (
+    SmtpConfig,
+    SmtpConnection,
+    SmtpUnavailableError,
+    missing_smtp_settings,
+)
 from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
-from engine.errors import ConfigurationError, PermanentDeliveryError, TemporaryDeliveryError
+from engine.errors import PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, Recipient, RecipientResult
 
 __all__ = [
@@ -44,170 +52,22 @@ __all__ = [
     "SmtpConnection",
     "SmtpUnavailableError",
     "missing_smtp_settings",
+    "to_header",
 ]
 
 log = logging.getLogger(__name__)
 
-SECURITY_MODES = ("none", "starttls", "tls")
-REQUIRED_SETTINGS = ("host", "mail_from")
 SMTP_POLICY = policy.SMTP
-_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
-
-
-class SmtpUnavailableError(Exception):
-    """The SMTP server could not be reached or dropped the connection (internal signal)."""
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Validated SMTP settings of one channel."""
-
-    host: str
-    port: int
-    security: str
-    user: str
-    password: str
-    mail_from: str
-    timeout: float
-    helo: str
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, str]) -> SmtpConfig:
-        """Parse resolved settings; `ConfigurationError` names the bad setting and valid values."""
-        port_text = settings.get("port", "").strip()
-        security = settings.get("security", "").strip().lower()
-        if not security:
-            # Never send a password in clear text by default; port 465 means implicit TLS.
-            if port_text == "465":
-                security = "tls"
-            else:
-                security = "starttls" if settings.get("user") else "none"
-        if security not in SECURITY_MODES:
-            raise ConfigurationError(
-                f"SMTP setting 'security' is {security!r}. "
-                f"Valid values: {', '.join(SECURITY_MODES)}."
-            )
-        try:
-            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
-            timeout = float(settings.get("timeout", "") or "10")
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"SMTP setting 'port' or 'timeout' is not a number: {exc}"
-            ) from exc
-        if not 0 < port < 65536 or timeout <= 0:
-            raise ConfigurationError(
-                f"SMTP settings out of range: port {port} (1-65535), "
-                f"timeout {timeout} (> 0 seconds)."
-            )
-        mail_from = settings.get("mail_from", "")
-        if "@" not in envelope_address(mail_from):
-            raise ConfigurationError(
-                f"SMTP setting 'mail_from' is not an e-mail address: {mail_from!r}."
-            )
-        return cls(
-            host=settings["host"].strip(),
-            port=port,
-            security=security,
-            user=settings.get("user", ""),
-            password=settings.get("password", ""),
-            mail_from=mail_from,
-            timeout=timeout,
-            helo=settings.get("helo", "") or socket.gethostname(),
-        )
-
-    @property
-    def target(self) -> str:
-        scheme = "smtps" if self.security == "tls" else "smtp"
-        return f"{scheme}://{self.host}:{self.port}"
-
-
-class SmtpConnection:
-    """One SMTP session kept open across recipients and messages; not thread-safe on its own."""
-
-    def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
-        self._smtp: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        cfg = self._config
-        smtp: smtplib.SMTP | None = None
-        try:
-            if cfg.security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    cfg.host,
-                    cfg.port,
-                    local_hostname=cfg.helo,
-                    timeout=cfg.timeout,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                # local_hostname avoids getfqdn(), which can block on reverse DNS.
-                smtp = smtplib.SMTP(
-                    cfg.host, cfg.port, local_hostname=cfg.helo, timeout=cfg.timeout
-                )
-            smtp.ehlo()
-            if cfg.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            elif cfg.user and cfg.security == "none":
-                log.warning(
-                    "Logging in to %s without TLS: the password travels in clear", cfg.target
-                )
-            if cfg.user:
-                smtp.login(cfg.user, cfg.password)
-        except (smtplib.SMTPException, OSError) as exc:
-            if smtp is not None:
-                _quietly_close(smtp)
-            raise SmtpUnavailableError(f"cannot connect to {cfg.target}: {exc}") from exc
-        log.debug("Connected to %s", cfg.target)
-        self._smtp = smtp
-        return smtp
-
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Send one copy; raises smtplib response errors or `SmtpUnavailableError`."""
-        reused = self._smtp is not None
-        for attempt in (1, 2):
-            smtp = self._smtp or self._connect()
-            try:
-                refused = smtp.sendmail(sender, [recipient], data)
-            except smtplib.SMTPServerDisconnected as exc:
-                lost: Exception = exc
-            except smtplib.SMTPException:
-                raise  # the server answered: a per-recipient result (SMTPException is an OSError)
-            except OSError as exc:
-                lost = exc
-            else:
-                if refused:
-                    raise smtplib.SMTPRecipientsRefused(refused)
-                return
-            self.close()
-            # A pooled connection may have idled out on the server side: one fresh try.
-            if not (reused and attempt == 1):
-                raise SmtpUnavailableError(f"{self._config.target}: {lost!r}") from lost
-            log.info("SMTP connection to %s was dropped; reconnecting", self._config.target)
-
-    def close(self) -> None:
-        if self._smtp is not None:
-            _quietly_close(self._smtp)
-            self._smtp = None
-
-
-def _quietly_close(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
+# RFC 5322's hard line limit (998 characters and CRLF).
+_FOLD_AT = 1000
+# The `To` a shared copy is built with before its `To` is removed: any valid address will do.
+_PLACEHOLDER = Address(addr_spec="copy@driftplan.invalid")
 
 
 def _classify(address: str, code: int, text: bytes | str) -> RecipientResult:
     reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     status = RecipientStatus.PERMANENT if 500 <= code < 600 else RecipientStatus.TEMPORARY
     return RecipientResult(address, status, f"{code} {reply}".strip())
-
-
-def missing_smtp_settings(settings: Mapping[str, str]) -> list[str]:
-    """The required settings that are absent or blank."""
-    return [name for name in REQUIRED_SETTINGS if not settings.get(name, "").strip()]
 
 
 class EmailChannel:
@@ -225,6 +85,9 @@ class EmailChannel:
         self._config: SmtpConfig | None = None
         self._connection: SmtpConnection | None = None
         self._outbox: FileOutbox | None = None
+        self._sender = ""
+        # The latest message's copy without `To` (see `_shared_copy`).
+        self._shared: tuple[OutgoingMessage, bytes] | None = None
         if missing:
             # Info only: the file outbox warns (once per channel, naming it and the folder)
             # when it first writes, and `driftplan channels` lists what is missing.
@@ -235,6 +98,7 @@ class EmailChannel:
         else:
             self._config = SmtpConfig.from_settings(settings)
             self._connection = SmtpConnection(self._config)
+            self._sender = envelope_address(self._config.mail_from)  # parsed once
 
     @staticmethod
     def status(settings: Mapping[str, str], *, data_dir: str) -> ChannelStatus:
@@ -308,8 +172,8 @@ class EmailChannel:
         """Each recipient's bytes on the wire (SMTP needs CRLF; smtplib sends bytes as is).
 
         When every copy is the same but for `To` (plain e-mail: `compose` not overridden), the
-        message is built and serialised once and only the `To` line differs: building a MIME
-        message per recipient cost most of a large fan-out's time.
+        copies share one serialised message (`_shared_copy`) and only the `To` line is made per
+        recipient: building a MIME message per recipient cost most of a large fan-out's time.
         """
         if type(self).compose is not EmailChannel.compose:
             prepared, invalid = self._prepare(message)
@@ -317,35 +181,43 @@ class EmailChannel:
         payloads: list[tuple[str, bytes]] = []
         refused: list[RecipientResult] = []
         seen: set[str] = set()
-        shared: bytes | None = None
         for recipient in message.recipients:
             key = recipient.address.strip().lower()
             if key in seen:
                 continue
             seen.add(key)
             try:
-                to = recipient_address(recipient)
+                name, addr = recipient_parts(recipient)
             except ValueError as exc:
                 refused.append(
                     RecipientResult(recipient.address, RecipientStatus.PERMANENT, str(exc))
                 )
                 continue
-            if shared is None:
-                template = build_email(
-                    message, to, mail_from=self.mail_from, from_name=self.from_name
-                )
-                del template["To"]
-                shared = template.as_bytes(policy=SMTP_POLICY)
-            # formataddr quotes the name and RFC 2047-encodes a non-ASCII one; it is far cheaper
-            # than the email package's header parser, which dominated a large fan-out.
-            # (`recipient_address` has already removed CR/LF from the name.)
-            to_line = formataddr((to.display_name, to.addr_spec), charset="utf-8")
-            payloads.append((to.addr_spec, f"To: {to_line}\r\n".encode("ascii") + shared))
+            payloads.append((addr, to_header(name, addr) + self._shared_copy(message)))
         return payloads, refused
+
+    def _shared_copy(self, message: OutgoingMessage) -> bytes:
+        """The serialised message without `To`, built once per message and kept for the next
+        calls: the dispatcher hands a long list over one recipient at a time.
+
+        The cache key is the whole message but its recipients, so any other difference (a
+        retry with new text, another message) builds afresh; the comparison is cheap because
+        the dispatcher's pieces share their field objects and equality checks identity first.
+        """
+        cached = self._shared
+        if cached is not None and _same_but_recipients(cached[0], message):
+            return cached[1]
+        template = build_email(
+            message, _PLACEHOLDER, mail_from=self.mail_from, from_name=self.from_name
+        )
+        del template["To"]
+        data = template.as_bytes(policy=SMTP_POLICY)
+        self._shared = (message, data)
+        return data
 
     def _send(self, prepared: Sequence[tuple[str, bytes]]) -> list[RecipientResult]:
         assert self._config is not None and self._connection is not None
-        sender = envelope_address(self._config.mail_from)
+        sender = self._sender
         results: list[RecipientResult] = []
         for index, (address, data) in enumerate(prepared):
             try:
@@ -375,6 +247,34 @@ class EmailChannel:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
+
+
+_COPY_FIELDS = tuple(f.name for f in fields(OutgoingMessage) if f.name != "recipients")
+
+
+def _same_but_recipients(one: OutgoingMessage, other: OutgoingMessage) -> bool:
+    """Whether two messages differ at most in their recipients (identity first: cheap for the
+    dispatcher's pieces of one message, which share their field objects)."""
+    for name in _COPY_FIELDS:
+        mine, theirs = getattr(one, name), getattr(other, name)
+        if mine is not theirs and mine != theirs:
+            return False
+    return True
+
+
+def to_header(name: str, addr: str) -> bytes:
+    """The folded `To:` line of one copy, CRLF-terminated.
+
+    `formataddr` quotes the name and RFC 2047-encodes a non-ASCII one, far cheaper than the email
+    package's header parser (which dominated a large fan-out when run per recipient). A long name
+    stays on one line up to the hard limit: folding it splits the encoded name mid-word, which
+    readers (Python's own parser among them) show with stray spaces; only beyond the limit does
+    the SMTP policy fold it. (`recipient_parts` has already removed CR/LF from the name.)
+    """
+    line = f"To: {formataddr((name, addr), charset='utf-8')}\r\n"
+    if len(line) > _FOLD_AT:
+        line = SMTP_POLICY.fold("To", str(Address(display_name=name, addr_spec=addr)))
+    return line.encode("ascii")
 
 
 def _merged(

@@ -22,6 +22,7 @@ from engine.errors import ConfigurationError
 from engine.ports import ChannelKinds, Clock, SystemClock
 from engine.ports.wakeup import Wakeups
 from engine.service.anchors import Anchors
+from engine.service.confirmation_mail import ConfirmationMail
 from engine.service.delivery import Dispatcher, DispatchPolicy
 from engine.service.doctor import DoctorProblem, Installation, examine
 from engine.service.facade import Service
@@ -69,6 +70,15 @@ class App:
     dispatcher: Dispatcher
     timers: TimerRunner
     anchors: Anchors
+
+    def confirmation_mail(self) -> ConfirmationMail:
+        """The double opt-in mail, sent with the same channels and settings as deliveries."""
+        return ConfirmationMail(
+            channels=self.channels,
+            environ=self.dispatcher.environ,
+            data_dir=self.dispatcher.data_dir,
+            public_url=self.settings.public_url,
+        )
 
     def alarm_clock(
         self,

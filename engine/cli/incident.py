@@ -5,7 +5,8 @@ The timeline commands (log, note, report) are in `engine.cli.incident_timeline`,
 
 from __future__ import annotations
 
-from typing import Annotated
+import shlex
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -20,13 +21,17 @@ from engine.cli.common import (
     app_from,
     audience_title,
     emit_json,
+    err_console,
     out_console,
     parse_sets,
     run,
 )
 from engine.cli.outbox import print_messages
-from engine.service.outbox import message_view
+from engine.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, RECENT_CLOSED
 from engine.texts import label, t
+
+if TYPE_CHECKING:
+    from engine.service.queries import Listing
 
 app = typer.Typer(no_args_is_help=True, help="Declare, advance and inspect incidents.")
 
@@ -58,39 +63,110 @@ def declare(
     run(body)
 
 
-@app.command("list")
+@app.command(
+    "list",
+    help=f"List incidents a page at a time: open ones first, then the {RECENT_CLOSED} most "
+    "recently closed (every closed one with --all), the most recently updated first. A footer "
+    "says how many more there are and the command that shows them. --json prints a list, as "
+    "before paging: open incidents only unless --all, with the footer on stderr.",
+)
 def list_incidents(
-    all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include every closed incident, not only the latest.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", help=f"Incidents per page (1-{MAX_LIMIT}).")
+    ] = DEFAULT_LIMIT,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only those updated since: -2h, 14:00, 2026-11-01."),
+    ] = None,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", help="Continue where the previous page ended.")
+    ] = None,
     data: DataOpt = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """List open incidents (or all with --all)."""
-
     def body() -> None:
         application = app_from(data, lang)
-        if as_json:
-            emit_json(application.service.incidents(include_closed=all_))
-            return
         language = application.settings.lang
-        items = application.service.incidents_labelled(include_closed=all_, language=language)
-        if not items:
-            out_console.print(t("no_incidents", language))
+        listing = application.service.incident_page(
+            limit=limit,
+            cursor=cursor,
+            since=since,
+            # JSON keeps its contract from before paging (open ones unless --all): scripts
+            # that count open incidents must not start counting closed ones.
+            closed=None if all_ else 0 if as_json else RECENT_CLOSED,
+            language=None if as_json else language,
+        )
+        footer = _page_footer(
+            listing, language, all_=all_, limit=limit, since=since, as_json=as_json
+        )
+        if as_json:
+            emit_json(listing.items)
+            for line in footer:
+                err_console.print(escape(line))
             return
-        table = Table(title=t("incidents", language))
-        for col in ("id", "state", "scope", "created", "updated"):
-            table.add_column(t(col, language), no_wrap=col == "id")
-        for item, labels in items:
-            table.add_row(
-                item["id"],
-                labels.state(item["state"]),
-                str(item["data"].get("scope", "")),
-                labels.time(item["created_at"]),
-                labels.time(item["updated_at"]),
-            )
-        out_console.print(table)
+        if not listing.items:
+            none = "no_incidents" if cursor is None and since is None else "paging_none"
+            out_console.print(t(none, language))
+        else:
+            table = Table(title=t("incidents", language))
+            for col in ("id", "state", "scope", "created", "updated"):
+                table.add_column(t(col, language), no_wrap=col == "id")
+            for item, labels in zip(listing.items, listing.labels, strict=True):
+                table.add_row(
+                    item["id"],
+                    labels.state(item["state"]),
+                    str(item["data"].get("scope", "")),
+                    labels.time(item["created_at"]),
+                    labels.time(item["updated_at"]),
+                )
+            out_console.print(table)
+        for line in footer:
+            out_console.print(escape(line))
 
     run(body)
+
+
+def _page_footer(
+    listing: Listing,
+    language: str,
+    *,
+    all_: bool,
+    limit: int,
+    since: str | None,
+    as_json: bool,
+) -> list[str]:
+    """What the page left out, each with the command that shows it (the same options)."""
+    options = ["driftplan incident list"]
+    if all_:
+        options.append("--all")
+    if limit != DEFAULT_LIMIT:
+        options.append(f"--limit {limit}")
+    if since is not None:
+        options.append(f"--since {shlex.quote(since)}")
+    if as_json:
+        options.append("--json")
+    lines = []
+    if listing.next_cursor is not None:
+        command = " ".join([*options, f"--cursor {listing.next_cursor}"])
+        lines.append(
+            t(
+                "paging_more",
+                language,
+                shown=len(listing.items),
+                remaining=listing.remaining,
+                command=command,
+            )
+        )
+    if listing.closed_left_out:
+        command = " ".join([*options[:1], "--all", *options[1:]])
+        lines.append(
+            t("paging_closed_left_out", language, count=listing.closed_left_out, command=command)
+        )
+    return lines
 
 
 @app.command("show")
@@ -116,7 +192,7 @@ def show(
         out_console.print(table)
         if view["pending_approvals"]:
             pending = Table(title=t("pending", language))
-            for col in ("id", "trigger", "approvers", "expires"):
+            for col in ("id", "trigger", "status", "approvers", "expires"):
                 pending.add_column(t(col, language), no_wrap=col == "id")
             for a in view["pending_approvals"]:
                 who = "; ".join(
@@ -125,8 +201,15 @@ def show(
                     + (" ✓" if s.get("decision") == "approved" else "")
                     for s in a["approvers"]
                 )
+                # "delvis godkänd" when some sub-regions decided and their part is in effect.
+                decisions = [s.get("decision") for s in a["approvers"]]
+                status = labels.request_status(a["trigger"], "pending", decisions)
                 pending.add_row(
-                    a["id"], labels.trigger(a["trigger"]), who, labels.time(a["expires_at"])
+                    a["id"],
+                    labels.trigger(a["trigger"]),
+                    label("approval_status_", status, language),
+                    who,
+                    labels.time(a["expires_at"]),
                 )
             out_console.print(pending)
 
@@ -246,6 +329,7 @@ def incident_messages(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """Messages of an incident: channel, audience, subject, status, attempts, results."""
+    from engine.service.outbox import message_view
 
     def body() -> None:
         application = app_from(data, lang)

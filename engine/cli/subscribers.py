@@ -83,9 +83,8 @@ def add(
     as_json: JsonOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """Subscribe an address (pending until confirmed); prints the confirmation link."""
-    from engine.domain.model import SubscriberStatus
-    from engine.service.subscriptions import confirm_url
+    """Subscribe an address (pending until confirmed); the confirmation link is mailed to it."""
+    from engine.domain.model import RecipientStatus, SubscriberStatus
 
     def body() -> None:
         application = app_from(data, lang)
@@ -93,24 +92,24 @@ def add(
         chosen = audience if audience is not None else _default_audience(subscriptions.audiences())
         stored = subscriptions.subscribe(audience=chosen, email=email, name=name)
         done = stored.status == SubscriberStatus.CONFIRMED
-        url = None if done else confirm_url(application.settings.public_url, stored.token)
+        # Double opt-in: the link goes to the address, never to whoever typed it here.
+        mailed = None
+        if not done:
+            report = application.confirmation_mail().send(
+                application.plans.current(), stored, application.clock.now()
+            )
+            mailed = all(r.status == RecipientStatus.SENT for r in report.results)
         if as_json:
-            emit_json({**subscriber_view(stored), "confirm_url": url})
+            emit_json({**subscriber_view(stored), "confirmation_mailed": mailed})
             return
         language = application.settings.lang
-        key = "already" if done else "pending"
+        key = "already" if done else "pending" if mailed else "pending_unmailed"
         shown = audience_title(application, stored.audience, language)
         out_console.print(
-            escape(
-                t(
-                    f"subscriber_{key}",
-                    language,
-                    email=stored.email,
-                    audience=shown,
-                    url=url,
-                )
-            )
+            escape(t(f"subscriber_{key}", language, email=stored.email, audience=shown))
         )
+        if mailed is False:
+            raise typer.Exit(1)
 
     run(body)
 

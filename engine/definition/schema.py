@@ -84,7 +84,9 @@ class Role(Strict):
     scope: Literal["subregion"] | None = None
     # What a role may do besides the plan's triggers. Roles that may fire a trigger may do
     # these already; `may` grants them to roles that fire none (an administrator).
-    may: list[Literal["retry_deliveries"]] = Field(default_factory=list)
+    may: list[Literal["retry_deliveries", "manage_directory", "manage_users"]] = Field(
+        default_factory=list
+    )
 
 
 class Subregion(Strict):
@@ -297,6 +299,14 @@ class Audit(Strict):
     anchor: AuditAnchor | None = None
 
 
+class InboundReports(Strict):
+    """Who hears of a report made on the public form (`/rapportera`): a message on each of
+    `channels`, to `audience` (empty: each channel's own audience)."""
+
+    channels: Names
+    audience: Names = Field(default_factory=list)
+
+
 class Workflow(Strict):
     """A whole plan."""
 
@@ -312,6 +322,7 @@ class Workflow(Strict):
     transitions: list[TransitionDef]
     rules: list[Rule] = Field(default_factory=list)
     audit: Audit | None = None
+    inbound_reports: InboundReports | None = None
 
     @field_validator("states", "roles")
     @classmethod

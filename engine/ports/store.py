@@ -7,7 +7,7 @@ import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from engine.domain.model import (
     Approval,
@@ -20,6 +20,7 @@ from engine.domain.model import (
     SubscriberStatus,
     Timer,
 )
+from engine.domain.paging import IncidentPage, IncidentQuery
 from engine.ports.accounts import AccountRepository
 from engine.ports.channels import Recipient
 
@@ -42,6 +43,10 @@ class IncidentRepository(Protocol):
     def get(self, incident_id: str, *, for_update: bool = False) -> Incident: ...
 
     def list(self, include_closed: bool = False) -> builtins.list[Incident]: ...
+
+    def page(self, query: IncidentQuery) -> IncidentPage:
+        """One page of the listing, reading about `query.limit` rows (engine.domain.paging)."""
+        ...
 
     def update(self, incident: Incident) -> None: ...
 
@@ -106,6 +111,10 @@ class MessageRepository(Protocol):
     ) -> builtins.list[Message]: ...
 
     def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool: ...
+
+    # A dispatcher's delivery journal (engine.service.delivery_attempt): a `meta` value
+    # appended to only while `owner` holds the message's lease.
+    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool: ...
 
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
@@ -245,3 +254,15 @@ class Store(Protocol):
     """Where state lives: opens units of work."""
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+
+@runtime_checkable
+class RelaxedStore(Protocol):
+    """A store that can also commit without waiting for the disk (the SQL store).
+
+    Such a commit survives the process being killed but not the machine losing power; the
+    dispatcher uses it only for its per-recipient journal, whose loss at a power cut means
+    resending copies (with the same Message-ID) up to its next durable commit.
+    """
+
+    def relaxed_unit_of_work(self) -> UnitOfWork: ...

@@ -5,6 +5,12 @@ the directory's, so authorisation stays where it is for the CLI (the use cases).
 hashed with argon2id; tokens and session ids are random 256-bit secrets of which only a SHA-256
 is stored (a fast hash is enough for a secret nobody can guess, and keeps every API request
 cheap). A secret is shown once, when it is made.
+
+Administration over the web is authorised here too (`authorize`): a person manages the
+directory or other people's sign-in only when one of their roles (or a role they deputise for)
+is granted `manage_directory` / `manage_users` by `may:` in the current plan. The `*_as`
+methods are the web's way to the account use cases: they check first, then act. The CLI is
+the server administrator's own tool and calls the plain methods.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from engine.domain.accounts import ApiToken, WebSession
-from engine.errors import CommandError, NotAuthenticated, NotFound
+from engine.domain.machine import evaluator_for
+from engine.domain.outcome import Actor
+from engine.errors import CommandError, DriftplanError, NotAuthenticated, NotAuthorized, NotFound
 from engine.service.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -28,6 +36,14 @@ log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
 SESSION_LIFETIME = timedelta(hours=12)
+# What `may:` grants for administration, with what each lets a person do (for the refusal).
+PERMISSIONS = {
+    "manage_directory": (
+        "manage the directory and subscribers",
+        "sköta katalogen och prenumeranterna",
+    ),
+    "manage_users": ("manage passwords and API tokens", "sköta lösenord och API-nycklar"),
+}
 TOKEN_PREFIX = "dp_"  # noqa: S105 (not a secret: a prefix that makes a leaked token recognisable to secret scanners
 
 
@@ -192,3 +208,72 @@ class Accounts:
                     "`driftplan users token PERSON`.",
                 )
             return token.person_id
+
+    # ------------------------------------------------------------------ administration
+    def _grants(self, person_id: str) -> tuple[Actor, dict[str, frozenset[str]], frozenset[str]]:
+        """The person, the roles the current plan grants each permission, and the roles the
+        person acts with (their own and those they deputise for)."""
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            actor = self.workspace.actor(uow, person_id)
+        try:
+            definition = self.workspace.plans.current(None)
+        except DriftplanError:
+            # No valid plan: nobody is an administrator (`validate` says what is wrong).
+            return actor, dict.fromkeys(PERMISSIONS, frozenset()), frozenset()
+        roles = definition.workflow.roles
+        granted = {p: frozenset(n for n, r in roles.items() if p in r.may) for p in PERMISSIONS}
+        return actor, granted, evaluator_for(definition).effective_roles(actor)
+
+    def authorize(self, person_id: str, permission: str) -> Actor:
+        """The person, when the current plan grants one of their roles `permission` (through
+        `may:`); NotAuthorized naming the roles that have it otherwise."""
+        action, action_sv = PERMISSIONS[permission]
+        actor, granted, held = self._grants(person_id)
+        if not held & granted[permission]:
+            log.warning("refused %s to %r: no role with may: [%s]", action, person_id, permission)
+            raise NotAuthorized(
+                actor.name or actor.id,
+                action,
+                granted[permission],
+                f"The plan grants it to roles with `may: [{permission}]`.",
+                action_sv=action_sv,
+                detail_sv=f"Planen ger det till roller med `may: [{permission}]`.",
+            )
+        return actor
+
+    def permissions(self, person_id: str) -> frozenset[str]:
+        """The administration permissions the person holds (none when they are not in the
+        directory), without logging: pages ask it to show or hide the way to /admin."""
+        try:
+            _, granted, held = self._grants(person_id)
+        except NotFound:
+            return frozenset()
+        return frozenset(p for p, roles in granted.items() if held & roles)
+
+    def may(self, person_id: str, permission: str) -> bool:
+        """Whether `authorize` would let the person (no log)."""
+        return permission in self.permissions(person_id)
+
+    def set_password_as(self, actor_id: str, person_id: str, password: str) -> None:
+        """`set_password` by an administrator (`manage_users`)."""
+        self.authorize(actor_id, "manage_users")
+        self.set_password(person_id, password)
+        log.info("%s set the password of %s", actor_id, person_id)
+
+    def create_token_as(self, actor_id: str, person_id: str, name: str = "") -> NewToken:
+        """`create_token` by an administrator (`manage_users`)."""
+        self.authorize(actor_id, "manage_users")
+        made = self.create_token(person_id, name)
+        log.info("%s made API token %s for %s", actor_id, made.token.id, person_id)
+        return made
+
+    def tokens_as(self, actor_id: str, person_id: str) -> list[ApiToken]:
+        """`tokens` for an administrator (`manage_users`)."""
+        self.authorize(actor_id, "manage_users")
+        return self.tokens(person_id)
+
+    def revoke_token_as(self, actor_id: str, person_id: str, token_id: str) -> None:
+        """`revoke_token` by an administrator (`manage_users`)."""
+        self.authorize(actor_id, "manage_users")
+        self.revoke_token(person_id, token_id)
+        log.info("%s revoked API token %s of %s", actor_id, token_id, person_id)

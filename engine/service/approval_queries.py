@@ -62,17 +62,25 @@ class ApprovalQueries:
             raise missing
         return actor
 
-    def pending(self, person_id: str, *, mine: bool = True) -> list[dict[str, Any]]:
+    def pending(
+        self, person_id: str, *, mine: bool = True, incident_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """Open requests, oldest first: those `person_id` can decide now (`mine`), or all of
-        them (staff only)."""
+        them (staff only); only `incident_id`'s when given (an incident's page asks for its
+        own, without reading every open request of the installation)."""
         if not mine:
-            self.authorize_reading(person_id, "approvals")
+            self.authorize_reading(person_id, "approvals", incident_id=incident_id)
         now = self.workspace.clock.now()
         out: list[dict[str, Any]] = []
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             actor = self.workspace.actor(uow, person_id)
             names = {p.id: p.name for p in self.workspace.directory(uow).people.values()}
-            for approval in uow.approvals.pending():
+            candidates = (
+                uow.approvals.pending()
+                if incident_id is None
+                else uow.approvals.list(incident_id, status=ApprovalStatus.PENDING)
+            )
+            for approval in candidates:
                 incident = uow.incidents.get(approval.incident_id)
                 if approval.state_epoch != incident.state_epoch or (
                     approval.expires_at is not None and approval.expires_at <= now

@@ -8,10 +8,14 @@ recipients go to the channel one chunk at a time (`engine.service.delivery_attem
 chunk's results committed on the message before the next is sent, while a heartbeat thread
 renews the lease: a dispatcher killed mid-list is taken over within the lease (20 s) by one
 that sends only to the recipients not yet served, and a dispatcher that lost its lease sends
-nothing more. Temporary failures retry with exponential backoff and jitter up to
-`max_attempts` (an attempt cut off by a crash counts), only for the recipients that did not get
-the message yet; permanent failures become dead letters. Every attempt reuses the message's
-Message-ID / idempotency key, so a receiver can drop the one copy that was in flight at a crash.
+nothing more. A long list's per-recipient results are appended to a journal in one statement
+that also checks the lease, committed without waiting for the disk (`_journal_unit`: safe
+against a killed process, not against a power cut, which may resend up to
+`DispatchPolicy.consolidate` copies). Temporary failures retry with exponential backoff and
+jitter up to `max_attempts` (an attempt cut off by a crash counts), only for the recipients that
+did not get the message yet; permanent failures become dead letters. Every attempt reuses the
+message's Message-ID / idempotency key, so a receiver can drop the one copy that was in flight
+at a crash.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from typing import Any
 from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
 from engine.ports import Channel, ChannelKinds, Clock, OutgoingMessage, Recipient, Store
+from engine.ports.store import RelaxedStore, UnitOfWork
 from engine.service.delivery_attempt import (
     Attempt,
     Heartbeat,
     LeaseLost,
     chunks,
     journal_key,
-    journal_text,
+    journal_piece,
     outgoing_message,
     read_journal,
     unfinished_attempt,
@@ -252,29 +257,43 @@ class Dispatcher:
     def _progress(self, message: Message, attempt: Attempt) -> None:
         """Commit the results so far and extend the lease; `LeaseLost` when it is gone.
 
-        A short list's results go on the message row each time; a long list's go to its
-        journal, and onto the row every `consolidate` recipients (rewriting a row of 5,000
-        results per recipient would cost more than sending).
+        A short list's results go on the message row each time; a long list's are appended to
+        its journal, and put onto the row every `consolidate` recipients (rewriting a row of
+        5,000 results per recipient would cost more than sending).
         """
-        until = self.clock.now() + self.policy.lease
         key = journal_key(message.id)
         settle = len(message.recipients) <= self.policy.consolidate
         settle = settle or len(attempt.segment) >= self.policy.consolidate
         try:
-            with self.db.unit_of_work() as uow:
-                if settle:
+            if settle:
+                with self.db.unit_of_work() as uow:
                     attempt.settle(message)
+                    until = self.clock.now() + self.policy.lease
                     uow.messages.update(message, owner=self.owner, lease_until=until)
                     if attempt.journaled:
                         uow.meta.set(key, "")
-                elif uow.messages.renew_lease(message.id, self.owner, until):
-                    uow.meta.set(key, journal_text(attempt.segment))
-                else:
-                    raise LeaseLost
-                uow.commit()
+                    uow.commit()
+            else:
+                # One statement: the lease check and the append (the heartbeat extends the
+                # lease meanwhile), committed without waiting for the disk (`_journal_unit`).
+                piece = journal_piece(attempt.unjournaled())
+                with self._journal_unit() as uow:
+                    if not uow.messages.journal_append(key, piece, message.id, self.owner):
+                        raise LeaseLost
+                    uow.commit()
         except Conflict:
             raise LeaseLost from None
         attempt.journaled = not settle
+
+    def _journal_unit(self) -> UnitOfWork:
+        """A unit of work for journal appends: relaxed (no wait for the disk) where the store
+        offers it. A killed dispatcher loses no relaxed commit, so a takeover still resends at
+        most the copy in flight; a power cut loses the appends since the last durable commit,
+        the consolidation every `consolidate` recipients, so up to that many copies go twice
+        (with the same Message-ID)."""
+        if isinstance(self.db, RelaxedStore):
+            return self.db.relaxed_unit_of_work()
+        return self.db.unit_of_work()
 
     def _record(self, message: Message, attempt: Attempt, summary: DispatchSummary) -> None:
         """End the attempt: the message's status, the `delivery` event, the lease released."""
@@ -284,8 +303,9 @@ class Dispatcher:
         results = {r.address: r for r in message.results}
         sent = {a for a, r in results.items() if r.status == RecipientStatus.SENT}
         permanent = {a for a, r in results.items() if r.status == RecipientStatus.PERMANENT}
+        finished = sent | permanent  # once: per recipient it made this quadratic
         outstanding = (
-            [r for r in message.recipients if r.address not in sent | permanent]
+            [r for r in message.recipients if r.address not in finished]
             if attempt.addressed
             else []
         )

@@ -183,9 +183,9 @@ class Attempt:
     """What one attempt did so far: its results, where it went, and the error that ended it.
 
     `segment` holds the results not yet written to the message row. A long list writes them
-    there every `DispatchPolicy.consolidate` recipients and to the journal in between (one
-    small row per message, see `journal_key`), so that recording a recipient costs the same
-    at the 5,000th recipient as at the first; `journaled` says the journal holds some now.
+    there every `DispatchPolicy.consolidate` recipients and appends them to the journal in
+    between (one row per message, see `journal_key`), so that recording a recipient costs the
+    same at the 5,000th recipient as at the first; `journaled` says the journal holds some now.
     """
 
     addressed: bool = False
@@ -195,6 +195,7 @@ class Attempt:
     results: list[DeliveryResult] = field(default_factory=list)
     segment: list[DeliveryResult] = field(default_factory=list)
     journaled: bool = False
+    in_journal: int = 0  # how many of `segment` the journal holds already
     _latest: dict[str, DeliveryResult] = field(default_factory=dict)
 
     def start(self, message: Message, journal: list[DeliveryResult]) -> None:
@@ -218,23 +219,40 @@ class Attempt:
         if self.segment:
             message.results = list(self._latest.values())
             self.segment.clear()
+        self.in_journal = 0
+
+    def unjournaled(self) -> list[DeliveryResult]:
+        """The results of `segment` that the journal does not hold yet; now counted as held."""
+        fresh = self.segment[self.in_journal :]
+        self.in_journal = len(self.segment)
+        return fresh
 
 
 def journal_key(message_id: str) -> str:
     """The `meta` key of a message's delivery journal: the results of the running attempt that
-    are not on the message row yet (a JSON list of results; empty text when there are none)."""
+    are not on the message row yet (see `journal_piece`; empty text when there are none)."""
     return f"{JOURNAL_PREFIX}{message_id}"
 
 
-def journal_text(entries: Sequence[DeliveryResult]) -> str:
-    return json.dumps([entry.to_dict() for entry in entries], ensure_ascii=False)
+def journal_piece(entries: Sequence[DeliveryResult]) -> str:
+    """What one append adds to a journal: each entry as `,` and its JSON object.
+
+    The store appends it to the stored text (`MessageRepository.journal_append`), so recording
+    a recipient costs the same whether the journal holds one entry or hundreds.
+    """
+    return "".join("," + json.dumps(entry.to_dict(), ensure_ascii=False) for entry in entries)
 
 
 def read_journal(text: str | None) -> list[DeliveryResult]:
-    """The results a journal holds (none for a missing or emptied one)."""
+    """The results a journal holds (none for a missing or emptied one).
+
+    Journals of `journal_piece`s start with ","; one written whole as a JSON list (before the
+    journal was appended to) is read as such.
+    """
     if not text:
         return []
-    return [DeliveryResult.from_dict(raw) for raw in json.loads(text)]
+    raw = json.loads(text if text.startswith("[") else f"[{text[1:]}]")
+    return [DeliveryResult.from_dict(entry) for entry in raw]
 
 
 JOURNAL_PREFIX = "delivery_journal:"

@@ -15,8 +15,11 @@ class DispatchPolicy:
     (that died): the takeover time. `heartbeat` is how often a sending dispatcher renews it
     (default: a quarter of the lease). `chunk` is how many recipients go to the channel at
     once, their results committed before the next chunk: at most that many copies are sent
-    twice when a dispatcher dies mid-list. A list longer than `consolidate` keeps the results
-    of its latest chunks in a journal and writes them to the message every `consolidate`.
+    twice when a dispatcher dies mid-list. A list longer than `consolidate` appends the results
+    of its latest chunks to a journal, committed without waiting for the disk, and writes them
+    to the message every `consolidate` recipients with a durable commit: a killed dispatcher
+    still resends only the copies in flight, a power cut up to `consolidate` copies (with the
+    same Message-ID).
     """
 
     max_attempts: int = 8

@@ -102,9 +102,9 @@ class Timeline:
                 roles = timeline_roles(ctx.evaluator, incident.state)
                 if not ctx.evaluator.effective_roles(actor) & roles:
                     raise _refusal(actor.name or actor.id, kind, incident.id, roles)
-                data: dict[str, Any] = {"text": _text(text)}
+                data: dict[str, Any] = {"text": note_text(text)}
                 if report is not None:
-                    data.update(_report_data(ctx.definition.workflow, report))
+                    data.update(report_data(ctx.definition.workflow, report))
                 # Not `saved_with_incident`: the incident row is not saved, so its row version
                 # stays (a note must not make an operator's concurrent command a conflict);
                 # the append moves the chain's head on the row and re-seals it.
@@ -158,7 +158,7 @@ def _name(people: Mapping[str, Person], person_id: object) -> str | None:
     return person.name if person is not None and person.name else None
 
 
-def _text(text: str) -> str:
+def note_text(text: str) -> str:
     """The text as given, or InvalidField naming the fix."""
     if not text or not text.strip():
         raise InvalidField(
@@ -185,7 +185,7 @@ def _check_label(name: str, value: str, limit: int) -> None:
         )
 
 
-def _report_data(workflow: Workflow, report: Report) -> dict[str, Any]:
+def report_data(workflow: Workflow, report: Report) -> dict[str, Any]:
     """The report's own keys of the event data; blank optional ones are left out."""
     organisation = report.organisation.strip()
     if not organisation:

@@ -38,6 +38,9 @@ class PlanLibrary:
         # path -> (fingerprint of the folder's files, the definition or why it is invalid)
         self._loaded: dict[Path, tuple[tuple[Any, ...], Definition | DefinitionError]] = {}
         self._lock = threading.Lock()
+        # One parse at a time: web requests that all find the plan changed (or not yet read)
+        # wait for the first one's result instead of each parsing and checking it again.
+        self._load_lock = threading.Lock()
 
     def files(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -99,12 +102,25 @@ class PlanLibrary:
     def _load(self, path: Path) -> Definition:
         """The plan in `path`, loaded again only when a file in the folder changed."""
         fingerprint = self._fingerprint()
+        found = self._cached_load(path, fingerprint)
+        if found is not None:
+            return found
+        with self._load_lock:
+            # Another thread may have loaded it while this one waited.
+            found = self._cached_load(path, fingerprint)
+            return found if found is not None else self._parse(path, fingerprint)
+
+    def _cached_load(self, path: Path, fingerprint: tuple[Any, ...]) -> Definition | None:
+        """The definition loaded from `path` with this fingerprint (its error raised), or None."""
         with self._lock:
             hit = self._loaded.get(path)
-        if hit is not None and hit[0] == fingerprint:
-            if isinstance(hit[1], DefinitionError):
-                raise hit[1]
-            return hit[1]
+        if hit is None or hit[0] != fingerprint:
+            return None
+        if isinstance(hit[1], DefinitionError):
+            raise hit[1]
+        return hit[1]
+
+    def _parse(self, path: Path, fingerprint: tuple[Any, ...]) -> Definition:
         try:
             definition = load_definition(
                 path,

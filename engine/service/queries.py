@@ -1,4 +1,5 @@
-"""The questions people ask about incidents: show, describe, list, actions, log.
+"""The questions people ask about incidents: show, describe, list (a page at a time), actions,
+log.
 
 Read-only transactions (on SQLite they do not wait behind writers). `Service` inherits these,
 so `service.show(...)` reads like `service.fire(...)`.
@@ -8,14 +9,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.definition.schema import TransitionDef, Workflow, localized
 from engine.domain.fields import display_value
 from engine.domain.labels import Labels
 from engine.domain.machine import evaluator_for
 from engine.domain.model import Approval, ApprovalStatus, Incident, Message, Timer
+from engine.domain.paging import (
+    DEFAULT_LIMIT,
+    IncidentQuery,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    parse_since,
+)
+from engine.errors import DriftplanError
 from engine.service.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of the incident list as the CLI and API show it.
+
+    `remaining` counts the rows after this page (`next_cursor` fetches them);
+    `closed_left_out` the closed incidents the listing's cap on closed ones left out.
+    """
+
+    items: list[dict[str, Any]]
+    labels: list[Labels]  # each item's plan titles, when a language was asked for
+    next_cursor: str | None
+    remaining: int
+    closed_left_out: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +77,56 @@ class IncidentQueries:
     def incidents(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
         with self.workspace.store.unit_of_work(read_only=True) as uow:
             return [incident_view(i, []) for i in uow.incidents.list(include_closed)]
+
+    def incident_page(
+        self,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        since: str | None = None,
+        closed: int | None = 0,
+        state: str | None = None,
+        language: str | None = None,
+    ) -> Listing:
+        """One page of the incident list (`engine.domain.paging`): open incidents first, the
+        most recently updated first; `closed` caps the closed ones (0 none, None all).
+
+        `cursor` is a previous page's `next_cursor`; `since` a time as people type it (`-2h`,
+        `14:00`, `2026-11-01`). With `language`, each row comes with its plan's titles.
+        """
+        query = IncidentQuery(
+            limit=check_limit(limit),
+            closed=closed,
+            since=None if since is None else self._since(since),
+            state=state,
+            after=None if cursor is None else decode_cursor(cursor),
+        )
+        with self.workspace.store.unit_of_work(read_only=True) as uow:
+            page = uow.incidents.page(query)
+            labels = (
+                [
+                    Labels(self.workspace.definition_of(uow, i).workflow, language)
+                    for i in page.items
+                ]
+                if language is not None
+                else []
+            )
+        return Listing(
+            items=[incident_view(i, []) for i in page.items],
+            labels=labels,
+            next_cursor=None if page.next is None else encode_cursor(page.next),
+            remaining=page.remaining,
+            closed_left_out=page.closed_left_out,
+        )
+
+    def _since(self, typed: str) -> datetime:
+        # A clock time means the plan's timezone; without a loadable plan, UTC (the ISO and
+        # relative forms do not need one).
+        try:
+            zone = ZoneInfo(self.workspace.plans.current().workflow.document.timezone)
+        except DriftplanError:
+            zone = ZoneInfo("UTC")
+        return parse_since(typed, now=self.workspace.clock.now(), zone=zone)
 
     def labels(self, incident_id: str, language: str) -> Labels:
         """The titles of the plan this incident runs on (its pinned version)."""

@@ -67,6 +67,9 @@ class Database:
         self.url = url
         self.audit_key = audit_key
         self.engine = _create_engine(url)
+        # The same pool; transactions begun through it do not wait for the disk at commit
+        # (`_sqlite_on_begin`, `_postgresql_on_begin`).
+        self._relaxed_engine = self.engine.execution_options(driftplan_relaxed=True)
         if self.engine.dialect.name == "postgresql":
             with_postgresql_conditions()
         self.wakeups = CommitBell(self.engine)
@@ -102,6 +105,16 @@ class Database:
             read_only=read_only,
             on_commit=None if read_only else self.wakeups.ring,
         )
+
+    def relaxed_unit_of_work(self) -> UnitOfWork:
+        """A writing unit of work whose commit does not wait for the disk (`RelaxedStore`).
+
+        SQLite: `synchronous = NORMAL` in WAL mode (the commit is in the OS's page cache when
+        it returns, and the next durable commit syncs it with its own); PostgreSQL:
+        `synchronous_commit = off` for the transaction. A killed process loses nothing; a
+        power cut loses such commits made since the last durable one.
+        """
+        return UnitOfWork(self._relaxed_engine, audit_key=self.audit_key)
 
     def chain_head(self) -> ChainHead:
         """The newest link of the installation's chain (`engine.store.audit`): an anchor."""
@@ -182,7 +195,9 @@ def _create_engine(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pool_pre_ping: a long-running server must survive PostgreSQL restarts.
-        return sa.create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
+        pg = sa.create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
+        sa.event.listen(pg, "begin", _postgresql_on_begin)
+        return pg
     engine = sa.create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
@@ -229,7 +244,20 @@ def _switch_to_wal(cursor: Any) -> None:
 def _sqlite_on_begin(conn: sa.Connection) -> None:
     # Writers take the write lock up front, so that concurrent writers queue on the busy
     # timeout instead of failing at their first write.
-    if conn.get_execution_options().get("driftplan_read_only"):
+    options = conn.get_execution_options()
+    if options.get("driftplan_read_only"):
         conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    # SQLite refuses to change `synchronous` inside a transaction, so it is set here, and only
+    # when it changes for this connection (relaxed_unit_of_work; FULL is SQLite's default).
+    relaxed = bool(options.get("driftplan_relaxed"))
+    if conn.info.get("driftplan_relaxed", False) != relaxed:
+        conn.exec_driver_sql(f"PRAGMA synchronous = {'NORMAL' if relaxed else 'FULL'}")
+        conn.info["driftplan_relaxed"] = relaxed
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgresql_on_begin(conn: sa.Connection) -> None:
+    # psycopg opens the transaction at its first statement: this one, scoped to it.
+    if conn.get_execution_options().get("driftplan_relaxed"):
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")

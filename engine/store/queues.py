@@ -53,6 +53,32 @@ _CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
 )
 
 
+# The delivery journal (engine.service.delivery_attempt): a `meta` row per message that a
+# dispatcher appends to per recipient. The lease check and the append are one statement, and
+# the database appends (no rewriting of the entries so far in Python, which cost more per
+# recipient than sending as the journal grew).
+_me = t.meta
+_HOLDS_LEASE = sa.exists().where(
+    _m.c.id == sa.bindparam("b_id"), _m.c.lease_owner == sa.bindparam("b_owner")
+)
+_JOURNAL_APPEND = (
+    sa.update(_me)
+    .where(_me.c.key == sa.bindparam("b_key"), _HOLDS_LEASE)
+    .values(value=_me.c.value + sa.bindparam("b_piece", type_=sa.Text))
+)
+# RETURNING: psycopg reports no row count (-1) for an INSERT ... SELECT.
+_JOURNAL_START = (
+    sa.insert(_me)
+    .from_select(
+        ["key", "value"],
+        sa.select(
+            sa.bindparam("b_key", type_=sa.String), sa.bindparam("b_piece", type_=sa.Text)
+        ).where(_HOLDS_LEASE),
+    )
+    .returning(_me.c.key)
+)
+
+
 def _message(row: sa.RowMapping) -> Message:
     values = row_fields(row, _MESSAGE_FIELDS)
     return Message(**(values | message_records(values)))
@@ -181,6 +207,15 @@ class MessageRepository(Repository):
             .values(lease_until=aware(until, "until"))
         )
         return bool(self._uow.execute(statement).rowcount)
+
+    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool:
+        """Append `piece` to the `meta` value `key` (creating it) while `owner` holds the
+        message's lease; False, and nothing written, when another dispatcher holds it now."""
+        params = {"b_key": key, "b_piece": piece, "b_id": message_id, "b_owner": owner}
+        if self._uow.execute(_JOURNAL_APPEND, params).rowcount:
+            return True
+        # No row yet, or the lease is gone: then this inserts nothing either.
+        return self._uow.execute(_JOURNAL_START, params).first() is not None
 
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None

@@ -14,47 +14,24 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
 from engine.domain.model import Approval, ApprovalStatus, Event, Incident
+from engine.domain.paging import IncidentPage, IncidentQuery
 from engine.errors import ConfigurationError, Conflict, NotFound
 from engine.store import tables as t
 from engine.store.chain import link, seal
 from engine.store.hashing import canonical_json, event_hash
+from engine.store.incident_pages import read_page
 from engine.store.record_columns import approval_columns, approval_records
+from engine.store.transaction import Params, Transaction
 
-# Bind values of one statement: one row, or several rows for one executemany.
-Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
-
-
-class Transaction(Protocol):
-    """What a repository needs of its unit of work (`engine.store.unit_of_work.UnitOfWork`)."""
-
-    @property
-    def dialect(self) -> str:
-        """ "sqlite" or "postgresql"."""
-        ...
-
-    @property
-    def audit_key(self) -> bytes | None:
-        """The key that signs appended events, if any."""
-        ...
-
-    def execute(
-        self, statement: sa.Executable, params: Params | None = None
-    ) -> sa.CursorResult[Any]:
-        """Run one statement in the transaction (a list of rows: one executemany)."""
-        ...
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        """A nested transaction: an error inside it does not doom the whole transaction."""
-        ...
+__all__ = ["Params", "Transaction"]  # defined in engine.store.transaction
 
 
 _INCIDENT_FIELDS = tuple(f.name for f in fields(Incident))
@@ -205,6 +182,12 @@ class IncidentRepository(Repository):
             query = query.where(t.incidents.c.closed.is_(False))
         rows = self._uow.execute(query).mappings()
         return [Incident(**row_fields(row, _INCIDENT_FIELDS)) for row in rows]
+
+    def page(self, query: IncidentQuery) -> IncidentPage:
+        """One page of the listing (`engine.domain.paging`), read by keyset in SQL."""
+        return read_page(
+            self._uow, query, lambda row: Incident(**row_fields(row, _INCIDENT_FIELDS))
+        )
 
     def update(self, incident: Incident) -> None:
         """Save the incident if nobody changed it since it was loaded, and bump its row version.

@@ -103,6 +103,9 @@ incidents = sa.Table(
     # (which leaves a chain that verifies on its own) is still detectable.
     sa.Column("last_event_seq", sa.Integer(), nullable=False),
     _text("last_event_hash"),
+    # The incident list's order, read backwards (engine.store.incident_pages): a page is a
+    # range of this index however many incidents are stored.
+    sa.Index(None, "closed", "updated_at", "id"),
 )
 
 events = sa.Table(

@@ -14,6 +14,7 @@ from engine.texts import (
     doctor,
     events,
     exercise,
+    paging,
     serve,
     subscribers,
     timeline,
@@ -45,6 +46,7 @@ _TEXTS = _merge(
     usage.TEXTS,
     users.TEXTS,
     serve.TEXTS,
+    paging.TEXTS,
 )
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "subscriber_pending": {
-        "sv": "{email} väntar på bekräftelse ({audience}). Bekräftelselänk:\n{url}",
-        "en": "{email} awaits confirmation ({audience}). Confirmation link:\n{url}",
+        "sv": "{email} väntar på bekräftelse ({audience}). Bekräftelselänken har skickats till "
+        "adressen.",
+        "en": "{email} awaits confirmation ({audience}). The confirmation link was mailed to the "
+        "address.",
+    },
+    "subscriber_pending_unmailed": {
+        "sv": "{email} väntar på bekräftelse ({audience}), men bekräftelsebrevet kunde inte "
+        "skickas. Se `driftplan channels` och försök igen med samma kommando.",
+        "en": "{email} awaits confirmation ({audience}), but the confirmation mail could not be "
+        "sent. See `driftplan channels` and run the same command again.",
     },
     "subscriber_already": {
         "sv": "{email} prenumererar redan på {audience}; inget ändrades.",

@@ -14,8 +14,19 @@ from engine.bootstrap import App
 from engine.web import problems
 from engine.web.api import approvals, health, incidents
 from engine.web.pages import HERE, error_page
+from engine.web.public import ROUTERS as PUBLIC_ROUTERS
 from engine.web.security import SecurityHeaders
-from engine.web.ui import decision, declare, home, incident_page, login, pending
+from engine.web.ui import (
+    admin,
+    admin_subscribers,
+    admin_users,
+    decision,
+    declare,
+    home,
+    incident_page,
+    login,
+    pending,
+)
 
 API_DESCRIPTION = """\
 driftplan runs an outage communication plan. Authenticate with `Authorization: Bearer TOKEN`
@@ -46,6 +57,10 @@ def create_app(app: App) -> FastAPI:
         home.router,
         declare.router,
         incident_page.router,
+        admin.router,
+        admin_subscribers.router,
+        admin_users.router,
+        *PUBLIC_ROUTERS,
     ):
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -14,6 +14,7 @@ from engine.domain.model import (
     Event,
     Incident,
 )
+from engine.domain.paging import IncidentPage, IncidentQuery, PageKey
 from engine.errors import Conflict, NotFound
 
 from .tables import Repository, Tables, fresh, insert, json_copy
@@ -65,6 +66,31 @@ class MemoryIncidents(Repository):
         rows = sorted(self._t.incidents.values(), key=lambda i: i.id)
         rows.sort(key=lambda i: i.created_at, reverse=True)
         return [fresh(i) for i in rows if include_closed or not i.closed]
+
+    def page(self, query: IncidentQuery) -> IncidentPage:
+        """The listing sorted whole, then cut as the SQL store cuts it (a cap on closed rows,
+        the cursor, the limit)."""
+        rows = sorted(self._t.incidents.values(), key=lambda i: i.id, reverse=True)
+        rows.sort(key=lambda i: i.updated_at, reverse=True)
+        rows.sort(key=lambda i: i.closed)
+        matching = [
+            i
+            for i in rows
+            if (query.since is None or i.updated_at >= query.since)
+            and (query.state is None or i.state == query.state)
+        ]
+        closed = [i for i in matching if i.closed]
+        cap = len(closed) if query.closed is None else query.closed
+        listing = [i for i in matching if not i.closed] + closed[:cap]
+        after = query.after
+        if after is not None:
+            listing = [i for i in listing if after.before(PageKey.of(i))]
+        shown = listing[: query.limit]
+        return IncidentPage(
+            [fresh(i) for i in shown],
+            remaining=len(listing) - len(shown),
+            closed_left_out=len(closed) - min(cap, len(closed)),
+        )
 
     def update(self, incident: Incident) -> None:
         expected = incident.row_version

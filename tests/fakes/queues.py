@@ -95,6 +95,15 @@ class MemoryMessages(Repository):
 
         return self._uow.write(change, same_at_commit=True)
 
+    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool:
+        def change(t: Tables) -> bool:
+            if t.leases.get(message_id, ("",))[0] != owner:
+                return False
+            t.meta[key] = t.meta.get(key, "") + piece
+            return True
+
+        return self._uow.write(change, same_at_commit=True)
+
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
     ) -> None:

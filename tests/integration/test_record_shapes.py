@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.bootstrap import App
-from engine.cli.outbox import message_view
 from engine.domain.model import Message, RecipientStatus
 from engine.ports import DeliveryReport, OutgoingMessage, RecipientResult
+from engine.service.outbox import message_view
 from engine.store import audit_key, canonical_json, verify
 from engine.store import tables as t
 from tests.app_helpers import DECLARE, OPERATOR, FakeClock, make_app, write_directory

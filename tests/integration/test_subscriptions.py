@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -194,14 +197,21 @@ def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
 
 
 def test_cli_adds_confirms_lists_and_unsubscribes(tmp_path: Path) -> None:
-    """`subscribers add` prints the confirmation link; confirm, list and unsubscribe use it."""
+    """`subscribers add` mails the confirmation link to the address (here the file outbox,
+    with no SMTP server set) and never prints it; confirm, list and unsubscribe work."""
     code, out = _cli(tmp_path, "add", "Anna@Example.se", "--name", "Anna", "--json")
     assert code == 0, out
     added = json.loads(out)
-    token = added["confirm_url"].rsplit("/", 1)[1]
-    assert added["confirm_url"] == confirm_url("https://gits.example.se", token)
-    assert added["confirm_url"].startswith("https://gits.example.se/subscribe/confirm/")
     assert (added["status"], added["audience"]) == ("pending", "subscribers")
+    assert added["confirmation_mailed"] is True and "/subscribe/confirm/" not in out
+    [mail] = (tmp_path / "data" / "outbox").rglob("*.eml")
+    parsed = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert parsed["To"].addresses[0].addr_spec == "anna@example.se"
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    [link] = re.findall(r"https://gits\.example\.se/subscribe/confirm/\S+", body.get_content())
+    token = link.rsplit("/", 1)[1]
+    assert link == confirm_url("https://gits.example.se", token)
 
     code, out = _cli(tmp_path, "confirm", token)
     subscribed = (

@@ -45,6 +45,12 @@ def add_state(line: str) -> tuple[str, str]:
 
 CASES = [
     Case(
+        "inbound reports on an unknown channel",
+        edit("rules:\n", "inbound_reports: {channels: [pager]}\nrules:\n"),
+        "unknown channel 'pager' in inbound_reports.channels",
+        "inbound_reports: {channels: [pager]}",
+    ),
+    Case(
         "dangling dest",
         edit("    dest: reserve\n", "    dest: reserv\n"),
         "unknown state 'reserv' in transitions[1].dest. Known states: closed, outage, reserve",

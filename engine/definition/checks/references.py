@@ -221,6 +221,9 @@ def _per_slot(ctx: Context, path: PathKey, trigger: str, gate: Gate) -> None:
 
 def _notifies(ctx: Context) -> None:
     wf = ctx.workflow
+    if wf.inbound_reports is not None:  # the public report form's notice to the operators
+        ctx.refs("channel", wf.inbound_reports.channels, ("inbound_reports", "channels"))
+        ctx.refs("audience", wf.inbound_reports.audience, ("inbound_reports", "audience"))
     for path, notify in notifies(wf):
         ctx.ref("template", notify.template, (*path, "template"))
         ctx.refs("channel", notify.channels, (*path, "channels"))

@@ -5,12 +5,15 @@ may be fired, and who may write into the timeline, is the plan's rule, checked b
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
+from engine.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from engine.service.outbox import message_view
 from engine.web.api.models import (
+    LINK_HEADER,
     DeclareBody,
     FireBody,
     NoteBody,
@@ -58,16 +61,45 @@ def declare(
     )
 
 
-@router.get("", summary="List incidents (open ones unless all=true)")
+@router.get(
+    "",
+    summary="List incidents a page at a time (open ones unless all=true)",
+    description="Open incidents first, then (with all=true) closed ones; the most recently "
+    "updated first. The body is one page, a list as before paging came; when more follow, the "
+    'response has a `Link: <...>; rel="next"` header whose URL fetches the next page (its '
+    "`cursor` is opaque: pass it back unchanged).",
+    responses={200: {"headers": {"Link": LINK_HEADER}}},
+)
 def list_incidents(
+    request: Request,
+    response: Response,
     caller: CallerDep,
     service: ServiceDep,
     state: Annotated[str | None, Query(max_length=200)] = None,
     all: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Incidents per page.")] = (
+        DEFAULT_LIMIT
+    ),
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2000, description="From the previous page's `Link` header."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        Query(max_length=100, description="Only those updated since: -2h, 14:00, 2026-11-01."),
+    ] = None,
 ) -> list[dict[str, Any]]:
     service.approvals.authorize_reading(caller.person_id)
-    items = service.incidents(include_closed=all)
-    return [i for i in items if state is None or i["state"] == state]
+    listing = service.incident_page(
+        limit=limit, cursor=cursor, since=since, closed=None if all else 0, state=state
+    )
+    if listing.next_cursor is not None:
+        # A relative reference (RFC 8288 resolves it against the request), so that it holds
+        # behind a proxy that rewrites the host.
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query = urlencode([*kept, ("cursor", listing.next_cursor)])
+        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    return listing.items
 
 
 @router.get("/{incident_id}", summary="One incident")

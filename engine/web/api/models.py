@@ -1,11 +1,19 @@
 """The API's request bodies (pydantic): unknown fields are refused, so a typo is a 422 that
-names the field instead of a silently ignored value."""
+names the field instead of a silently ignored value. Also the OpenAPI description of the
+paging header that list responses carry."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# A paged list's next page (RFC 8288), as OpenAPI describes a response header.
+LINK_HEADER: dict[str, Any] = {
+    "description": "The next page, when there is one: `</api/v1/incidents?...&cursor=...>; "
+    'rel="next"`. Absent on the last page.',
+    "schema": {"type": "string"},
+}
 
 
 class Body(BaseModel):

@@ -1,6 +1,8 @@
 """One incident's page, `GET /incidenter/{id}`, its actions' forms
-(`/incidenter/{id}/atgard/{trigger}`, previewed and sent through `command_flow`) and sending a
-dead letter again (`POST /incidenter/{id}/meddelanden/{message}/skicka-igen`).
+(`/incidenter/{id}/atgard/{trigger}`, previewed and sent through `command_flow`), sending a
+dead letter again (`POST /incidenter/{id}/meddelanden/{message}/skicka-igen`), and writing into
+the timeline: a note (`POST /incidenter/{id}/anteckning`) or an organisation's report received
+by mail or phone (`POST /incidenter/{id}/rapport`). The service decides who may write there.
 
 Reading needs one of the plan's roles, as for the API. The page lists only the actions the
 service says this person may take now (`service.actions`); a trigger posted by hand that is not
@@ -25,8 +27,10 @@ from engine.web.ui.field_form import prefilled
 from engine.web.ui.forms import has_control
 from engine.web.ui.home import REFRESH_SECONDS
 from engine.web.ui.incident_view import (
+    VIA,
     age_text,
     flow,
+    incident_words,
     message_rows,
     pending_rows,
     timeline,
@@ -42,6 +46,8 @@ NOTICES = {
     "utford": "done",
     "begard": "asked_decision",
     "omskickat": "retried",
+    "antecknat": "noted",
+    "rapporterat": "reported",
 }
 
 
@@ -86,17 +92,13 @@ def incident(
         service.approvals.authorize_reading(caller.person_id, incident_id=incident_id)
     except NotAuthorized as err:
         return refusal_page(request, caller, err, "/beslut")
-    words = Words(language_of(request))
+    words = incident_words(language_of(request))
     labels = service.labels(incident_id, words.language)
     workflow = labels.workflow
     view = service.show(incident_id)
     state = workflow.states[view["state"]]
     timers = timer_rows(workflow, service.open_timers(incident_id), words)
-    pending = [
-        a
-        for a in service.approvals.pending(caller.person_id, mine=False)
-        if a["incident_id"] == incident_id
-    ]
+    pending = service.approvals.pending(caller.person_id, mine=False, incident_id=incident_id)
     actions = [
         {
             **a,
@@ -129,6 +131,12 @@ def incident(
             "messages": message_rows(workflow, service.messages(incident_id), words),
             "timeline": timeline(labels, service.log(incident_id), service.people_names()),
             "notice": _notice(words, klart, action_title),
+            "w": words,
+            "subregion_choices": [
+                (name, localized(sub.title, words.language) or name)
+                for name, sub in workflow.subregions.items()
+            ],
+            "via_choices": [(v, getattr(words, f"via_{v}")) for v in VIA],
             "refresh": 0 if state.final else REFRESH_SECONDS,
             "caller": caller,
             "csrf": caller.csrf,
@@ -244,3 +252,58 @@ def retry(
     except DriftplanError as err:
         return refusal_page(request, caller, err, back)
     return RedirectResponse(f"{back}?klart=omskickat#meddelanden", status_code=303)
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+@router.post("/incidenter/{incident_id}/anteckning")
+async def note(
+    request: Request, incident_id: str, caller: OptionalCallerDep, service: ServiceDep
+) -> Response:
+    """An operator's note into the timeline (nothing is sent)."""
+    if caller is None or caller.session is None:
+        return _sign_in(f"/incidenter/{incident_id}")
+    form = await request.form()
+    check_csrf(request, caller.session, _text(form, "csrf"))
+    if has_control(incident_id):
+        raise NotFound(f"Incident {incident_id!r} does not exist.")
+    back = f"/incidenter/{incident_id}"
+    try:
+        service.note(incident_id=incident_id, actor_id=caller.person_id, text=_text(form, "text"))
+    except NotFound:
+        raise
+    except DriftplanError as err:
+        return refusal_page(request, caller, err, back)
+    return RedirectResponse(f"{back}?klart=antecknat#handelser", status_code=303)
+
+
+@router.post("/incidenter/{incident_id}/rapport")
+async def report(
+    request: Request, incident_id: str, caller: OptionalCallerDep, service: ServiceDep
+) -> Response:
+    """An organisation's report received by mail or phone, into the timeline."""
+    if caller is None or caller.session is None:
+        return _sign_in(f"/incidenter/{incident_id}")
+    form = await request.form()
+    check_csrf(request, caller.session, _text(form, "csrf"))
+    if has_control(incident_id):
+        raise NotFound(f"Incident {incident_id!r} does not exist.")
+    back = f"/incidenter/{incident_id}"
+    try:
+        service.report(
+            incident_id=incident_id,
+            actor_id=caller.person_id,
+            text=_text(form, "text"),
+            organisation=_text(form, "organisation"),
+            contact=_text(form, "contact") or None,
+            subregion=_text(form, "subregion") or None,
+            via=_text(form, "via") or None,
+        )
+    except NotFound:
+        raise
+    except DriftplanError as err:
+        return refusal_page(request, caller, err, back)
+    return RedirectResponse(f"{back}?klart=rapporterat#handelser", status_code=303)

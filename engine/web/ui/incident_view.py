@@ -2,7 +2,8 @@
 states as a flow with the current one marked, timers, decisions, the timeline and messages.
 
 Pure shaping of what the service returned (plan titles, local times, people's names); nothing
-here reads the store or decides who may see what.
+here reads the store or decides who may see what. The words the incident page adds to the
+shared ones (the timeline's note and report forms) are here too (`incident_words`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,48 @@ from engine.domain.fields import display_value, format_time
 from engine.domain.labels import Labels
 from engine.domain.model import Message, MessageStatus, Timer
 from engine.texts import label
+from engine.web.ui.admin_words import PageWords
 from engine.web.ui.words import Words
 
-# Event data keys that are bookkeeping, not something an operator reads in the timeline.
-_QUIET_KEYS = {"via", "origin", "changes", "comment", "reference", "on_behalf_of", "recorded_by"}
+# Event kinds whose text is people's words worth showing whole in the timeline.
+_SAID_KINDS = ("note", "report")
+VIA = ("phone", "email")  # how a report came in (engine.service.notes)
+
+INCIDENT_TEXTS: dict[str, tuple[str, str]] = {
+    # key: (Swedish, English)
+    "add_note": ("Lägg till anteckning", "Add a note"),
+    "note_text": ("Anteckning", "Note"),
+    "note_hint": (
+        "Skrivs in i händelseloggen; inget skickas.",
+        "Goes into the timeline; nothing is sent.",
+    ),
+    "save_note": ("Spara anteckningen", "Save the note"),
+    "add_report": ("Registrera rapport", "Record a report"),
+    "report_lead": (
+        "En organisations besked om hur de påverkas, mottaget per e-post eller telefon. "
+        "Skrivs in i händelseloggen; inget skickas.",
+        "An organisation telling how it is affected, received by e-mail or phone. Goes into "
+        "the timeline; nothing is sent.",
+    ),
+    "organisation": ("Organisation", "Organisation"),
+    "contact": ("Kontaktperson", "Contact"),
+    "subregion": ("Delregion", "Sub-region"),
+    "via": ("Mottagen via", "Received by"),
+    "via_phone": ("telefon", "phone"),
+    "via_email": ("e-post", "e-mail"),
+    "not_given": ("Ej angivet", "Not given"),
+    "report_text": ("Vad de rapporterar", "What they report"),
+    "save_report": ("Registrera rapporten", "Record the report"),
+    "noted": ("Anteckningen är sparad.", "The note is saved."),
+    "reported": ("Rapporten är registrerad.", "The report is recorded."),
+    "from_org": ("Från", "From"),
+    "request_status": ("Status", "Status"),
+}
+
+
+def incident_words(language: str) -> PageWords:
+    """The operator pages' words plus the incident page's own."""
+    return PageWords(language, INCIDENT_TEXTS)
 
 
 def age_text(now: datetime, since: datetime | str, words: Words) -> str:
@@ -112,6 +151,8 @@ def pending_rows(
                 if a["expires_at"]
                 else "–",
                 "reminders": [t["due"] for t in timers if t["approval"] == a["id"]],
+                # "delvis godkänd" when some sub-regions of a per-sub-region request approved
+                "status_title": label("approval_status_", str(a.get("status", "")), language),
             }
         )
     return rows
@@ -155,9 +196,27 @@ def timeline(
                 "comment": str(data.get("comment") or ""),
                 "reference": str(data.get("reference") or ""),
                 "details": details,
+                **_said(labels, e),
             }
         )
     return rows
+
+
+def _said(labels: Labels, entry: dict[str, Any]) -> dict[str, str]:
+    """A note's or report's words, and who reported how (empty for other events)."""
+    if entry["kind"] not in _SAID_KINDS:
+        return {"said": "", "organisation": "", "contact": "", "subregion": "", "via": ""}
+    data = entry["data"] or {}
+    via = str(data.get("via") or "")
+    words = incident_words(labels.language)
+    subregion = str(data.get("subregion") or "")
+    return {
+        "said": str(entry.get("text") or data.get("text") or ""),
+        "organisation": str(data.get("organisation") or ""),
+        "contact": str(data.get("contact") or ""),
+        "subregion": labels.subregions([subregion]) if subregion else "",
+        "via": getattr(words, f"via_{via}") if via in VIA else via,
+    }
 
 
 def message_rows(workflow: Workflow, messages: list[Message], words: Words) -> list[dict[str, Any]]:

@@ -1,0 +1,185 @@
+"""The SMTP session of the mail channels: validated settings and one reused connection.
+
+`SmtpConfig` parses a channel's resolved settings (naming the bad setting and the valid values);
+`SmtpConnection` keeps one session open across recipients and messages (plain, STARTTLS or
+implicit TLS; always with a timeout) and reconnects once when the server dropped an idle
+connection. Anything that means nothing more can be sent (refused, timeout, dropped) surfaces as
+`SmtpUnavailableError`; SMTP replies surface as smtplib's own exceptions, for the channel to map
+to per-recipient results (`channels.smtp_email`).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from channels.mime import envelope_address
+from engine.errors import ConfigurationError
+
+__all__ = [
+    "REQUIRED_SETTINGS",
+    "SmtpConfig",
+    "SmtpConnection",
+    "SmtpUnavailableError",
+    "missing_smtp_settings",
+]
+
+log = logging.getLogger(__name__)
+
+SECURITY_MODES = ("none", "starttls", "tls")
+REQUIRED_SETTINGS = ("host", "mail_from")
+_DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+class SmtpUnavailableError(Exception):
+    """The SMTP server could not be reached or dropped the connection (internal signal)."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Validated SMTP settings of one channel."""
+
+    host: str
+    port: int
+    security: str
+    user: str
+    password: str
+    mail_from: str
+    timeout: float
+    helo: str
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> SmtpConfig:
+        """Parse resolved settings; `ConfigurationError` names the bad setting and valid values."""
+        port_text = settings.get("port", "").strip()
+        security = settings.get("security", "").strip().lower()
+        if not security:
+            # Never send a password in clear text by default; port 465 means implicit TLS.
+            if port_text == "465":
+                security = "tls"
+            else:
+                security = "starttls" if settings.get("user") else "none"
+        if security not in SECURITY_MODES:
+            raise ConfigurationError(
+                f"SMTP setting 'security' is {security!r}. "
+                f"Valid values: {', '.join(SECURITY_MODES)}."
+            )
+        try:
+            port = int(port_text) if port_text else _DEFAULT_PORTS[security]
+            timeout = float(settings.get("timeout", "") or "10")
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"SMTP setting 'port' or 'timeout' is not a number: {exc}"
+            ) from exc
+        if not 0 < port < 65536 or timeout <= 0:
+            raise ConfigurationError(
+                f"SMTP settings out of range: port {port} (1-65535), "
+                f"timeout {timeout} (> 0 seconds)."
+            )
+        mail_from = settings.get("mail_from", "")
+        if "@" not in envelope_address(mail_from):
+            raise ConfigurationError(
+                f"SMTP setting 'mail_from' is not an e-mail address: {mail_from!r}."
+            )
+        return cls(
+            host=settings["host"].strip(),
+            port=port,
+            security=security,
+            user=settings.get("user", ""),
+            password=settings.get("password", ""),
+            mail_from=mail_from,
+            timeout=timeout,
+            helo=settings.get("helo", "") or socket.gethostname(),
+        )
+
+    @property
+    def target(self) -> str:
+        scheme = "smtps" if self.security == "tls" else "smtp"
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+class SmtpConnection:
+    """One SMTP session kept open across recipients and messages; not thread-safe on its own."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self._config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self._config
+        smtp: smtplib.SMTP | None = None
+        try:
+            if cfg.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    cfg.host,
+                    cfg.port,
+                    local_hostname=cfg.helo,
+                    timeout=cfg.timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                # local_hostname avoids getfqdn(), which can block on reverse DNS.
+                smtp = smtplib.SMTP(
+                    cfg.host, cfg.port, local_hostname=cfg.helo, timeout=cfg.timeout
+                )
+            smtp.ehlo()
+            if cfg.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            elif cfg.user and cfg.security == "none":
+                log.warning(
+                    "Logging in to %s without TLS: the password travels in clear", cfg.target
+                )
+            if cfg.user:
+                smtp.login(cfg.user, cfg.password)
+        except (smtplib.SMTPException, OSError) as exc:
+            if smtp is not None:
+                _quietly_close(smtp)
+            raise SmtpUnavailableError(f"cannot connect to {cfg.target}: {exc}") from exc
+        log.debug("Connected to %s", cfg.target)
+        self._smtp = smtp
+        return smtp
+
+    def send(self, sender: str, recipient: str, data: bytes) -> None:
+        """Send one copy; raises smtplib response errors or `SmtpUnavailableError`."""
+        reused = self._smtp is not None
+        for attempt in (1, 2):
+            smtp = self._smtp or self._connect()
+            try:
+                refused = smtp.sendmail(sender, [recipient], data)
+            except smtplib.SMTPServerDisconnected as exc:
+                lost: Exception = exc
+            except smtplib.SMTPException:
+                raise  # the server answered: a per-recipient result (SMTPException is an OSError)
+            except OSError as exc:
+                lost = exc
+            else:
+                if refused:
+                    raise smtplib.SMTPRecipientsRefused(refused)
+                return
+            self.close()
+            # A pooled connection may have idled out on the server side: one fresh try.
+            if not (reused and attempt == 1):
+                raise SmtpUnavailableError(f"{self._config.target}: {lost!r}") from lost
+            log.info("SMTP connection to %s was dropped; reconnecting", self._config.target)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            _quietly_close(self._smtp)
+            self._smtp = None
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def missing_smtp_settings(settings: Mapping[str, str]) -> list[str]:
+    """The required settings that are absent or blank."""
+    return [name for name in REQUIRED_SETTINGS if not settings.get(name, "").strip()]
