@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.definition.channel_settings import PathRoots
 from engine.errors import ConfigurationError
+from engine.plan_context import default_channels, path_roots
 from engine.ports import ChannelKinds, Clock, SystemClock
 from engine.ports.wakeup import Wakeups
 from engine.service.anchors import Anchors
@@ -33,27 +33,16 @@ from engine.service.timers import TimerRunner
 from engine.service.workspace import Workspace
 from engine.settings import Settings
 
+__all__ = ["App", "build", "default_channels", "doctor", "link_key", "path_roots"]
+
 if TYPE_CHECKING:
     from engine.scheduler.alarm import AlarmClock
     from engine.store import Database
 
 # The store (SQLAlchemy, the drivers, the migrations) is imported by the functions that open a
-# database, not with this module: `validate` and `diagram` take `default_channels` and
-# `path_roots` from here and need no database (issue #13, tests/unit/test_cli_startup.py).
-
-
-def default_channels(publish_root: Path | None = None) -> ChannelKinds:
-    """The channel kinds of this installation: the built-ins plus entry-point plugins; the
-    publishing kinds may write under `publish_root` (`Settings.publish_root`) or the data folder."""
-    from channels.registry import ChannelRegistry  # noqa: PLC0415  (imported only when wired)
-
-    return ChannelRegistry(publish_root)
-
-
-def path_roots(settings: Settings) -> PathRoots:
-    """Where a plan's path settings may point: the data folder and the publish root."""
-    root = settings.publish_root
-    return PathRoots.of(str(settings.data), str(root) if root else None)
+# database, not with this module, so that commands without a database start without it
+# (issue #13, tests/unit/test_cli_startup.py). `default_channels` and `path_roots` are
+# engine.plan_context's, re-exported here for the code that wires an App.
 
 
 @dataclass

@@ -32,11 +32,8 @@ def validate(
 ) -> None:
     """Check plan files and render their templates; prints path:line:col: error: message for
     every problem."""
-    from engine.bootstrap import (
-        default_channels,
-        path_roots,
-    )
     from engine.definition.report import run_validate
+    from engine.plan_context import default_channels, path_roots
     from engine.settings import Settings
 
     settings = Settings.load()
@@ -59,8 +56,8 @@ def diagram(
     fmt: Annotated[str, typer.Option("--format", help="mermaid or dot")] = "mermaid",
 ) -> None:
     """Draw a plan's state machine with triggers, gates and timers."""
-    from engine.bootstrap import default_channels
     from engine.definition.report import run_diagram
+    from engine.plan_context import default_channels
 
     if fmt not in ("mermaid", "dot"):
         raise typer.BadParameter("use mermaid or dot", param_hint="--format")
