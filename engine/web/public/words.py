@@ -6,9 +6,9 @@ come from the plan.
 
 from __future__ import annotations
 
-from typing import Any
+from engine.web.words import Texts, WordTable
 
-_TEXTS: dict[str, tuple[str, str]] = {
+_TEXTS: Texts = {
     "switch": ("English", "Svenska"),
     "menu": ("Meny", "Menu"),
     "news": ("Driftinformation", "Service status"),
@@ -133,18 +133,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-class PublicWords:
-    """The texts in one language: `w.key`, and `w.f(key, name=value)` for those with blanks."""
+class PublicWords(WordTable):
+    """The public pages' texts in one language: `w.key`, and `w.f(key, name=value)`."""
 
     def __init__(self, language: str) -> None:
-        self.language = language if language in ("sv", "en") else "sv"
-        self._index = 0 if self.language == "sv" else 1
-
-    def __getattr__(self, key: str) -> str:
-        try:
-            return _TEXTS[key][self._index]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def f(self, key: str, **values: Any) -> str:
-        return _TEXTS[key][self._index].format(**values)
+        super().__init__(language, _TEXTS)

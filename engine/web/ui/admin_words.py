@@ -1,16 +1,12 @@
 """The words of the admin pages (directory, subscribers, users), Swedish first, English too.
 
-`PageWords` reads a page's own texts first and the operator pages' shared ones (`words.py`)
+`Words(language, ADMIN_TEXTS)` reads these first and the operator pages' shared ones (`words.py`)
 after, so a page module can keep its words beside it without crowding the shared table.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.web.ui.words import Words
-
-Texts = dict[str, tuple[str, str]]
+from engine.web.ui.words import Texts, Words
 
 ADMIN_TEXTS: Texts = {
     # key: (Swedish, English)
@@ -124,27 +120,6 @@ ADMIN_TEXTS: Texts = {
 }
 
 
-class PageWords(Words):
-    """`Words` with a page's own texts looked up first."""
-
-    def __init__(self, language: str, texts: Texts) -> None:
-        super().__init__(language)
-        self._own = texts
-
-    def __getattr__(self, key: str) -> str:
-        if key.startswith("_"):
-            raise AttributeError(key)
-        found = self._own.get(key)
-        if found is not None:
-            return found[self._index]
-        return super().__getattr__(key)
-
-    def f(self, key: str, **values: Any) -> str:
-        found = self._own.get(key)
-        if found is not None:
-            return found[self._index].format(**values)
-        return super().f(key, **values)
-
-
-def admin_words(language: str) -> PageWords:
-    return PageWords(language, ADMIN_TEXTS)
+def admin_words(language: str) -> Words:
+    """The admin pages' words, then the operator pages' shared ones."""
+    return Words(language, ADMIN_TEXTS)

@@ -17,7 +17,6 @@ from engine.domain.fields import display_value, format_time
 from engine.domain.labels import Labels
 from engine.domain.model import Message, MessageStatus, Timer
 from engine.texts import label
-from engine.web.ui.admin_words import PageWords
 from engine.web.ui.words import Words
 
 # Event kinds whose text is people's words worth showing whole in the timeline.
@@ -56,9 +55,9 @@ INCIDENT_TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def incident_words(language: str) -> PageWords:
+def incident_words(language: str) -> Words:
     """The operator pages' words plus the incident page's own."""
-    return PageWords(language, INCIDENT_TEXTS)
+    return Words(language, INCIDENT_TEXTS)
 
 
 def age_text(now: datetime, since: datetime | str, words: Words) -> str:

@@ -6,11 +6,11 @@ shows a raw key. The plan's own titles come from the plan, not from here.
 
 from __future__ import annotations
 
-from typing import Any
+from engine.web.words import LANGUAGES, Texts, WordTable
 
-LANGUAGES = ("sv", "en")
+__all__ = ["LANGUAGES", "Texts", "Words"]
 
-_TEXTS: dict[str, tuple[str, str]] = {
+_TEXTS: Texts = {
     # key: (Swedish, English)
     "start": ("Start", "Home"),
     "decisions": ("Beslut", "Decisions"),
@@ -126,18 +126,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-class Words:
-    """Attribute access to the texts in one language (`w.review`), and `w.f("done", title=..)`."""
+class Words(WordTable):
+    """The operator pages' words (`w.review`, `w.f("done", title=..)`); a page group's own
+    tables (`own`, e.g. the admin pages') are looked up first."""
 
-    def __init__(self, language: str) -> None:
-        self.language = language if language in LANGUAGES else "sv"
-        self._index = LANGUAGES.index(self.language)
-
-    def __getattr__(self, key: str) -> str:
-        try:
-            return _TEXTS[key][self._index]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def f(self, key: str, **values: Any) -> str:
-        return _TEXTS[key][self._index].format(**values)
+    def __init__(self, language: str, *own: Texts) -> None:
+        super().__init__(language, *own, _TEXTS)
