@@ -255,37 +255,23 @@ def approval_timers(
 ) -> list[Timer]:
     """Reminder and expiry timers of a pending approval request, and with `escalate` (the
     gate's `escalate_to_deputy_after`) the moment its deputies are asked too."""
-    rows = [
-        Timer(
+
+    def timer(name: str, after: timedelta, kind: str, **extra: int) -> Timer:
+        return Timer(
             id=uuid.uuid4().hex,
             incident_id=incident.id,
-            key=f"approval:{approval_id}:remind:{i}",
+            key=f"approval:{approval_id}:{name}",
             due_at=requested_at + after,
             state_epoch=incident.state_epoch,
-            payload={"kind": "approval_reminder", "approval": approval_id, "index": i},
+            payload={"kind": kind, "approval": approval_id, **extra},
         )
+
+    rows = [
+        timer(f"remind:{i}", after, "approval_reminder", index=i)
         for i, after in enumerate(reminders)
     ]
     if expires is not None:
-        rows.append(
-            Timer(
-                id=uuid.uuid4().hex,
-                incident_id=incident.id,
-                key=f"approval:{approval_id}:expire",
-                due_at=requested_at + expires,
-                state_epoch=incident.state_epoch,
-                payload={"kind": "approval_expire", "approval": approval_id},
-            )
-        )
+        rows.append(timer("expire", expires, "approval_expire"))
     if escalate is not None:
-        rows.append(
-            Timer(
-                id=uuid.uuid4().hex,
-                incident_id=incident.id,
-                key=f"approval:{approval_id}:escalate",
-                due_at=requested_at + escalate,
-                state_epoch=incident.state_epoch,
-                payload={"kind": "approval_escalate", "approval": approval_id},
-            )
-        )
+        rows.append(timer("escalate", escalate, "approval_escalate"))
     return rows
