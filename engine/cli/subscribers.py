@@ -30,6 +30,7 @@ from engine.cli.common import (
     out_console,
     run,
 )
+from engine.domain.tokens import token_from_link
 from engine.errors import CommandError, DriftplanError
 from engine.texts import label, t
 
@@ -37,6 +38,14 @@ app = typer.Typer(
     no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
 )
 
+TokenArg = Annotated[
+    str,
+    typer.Argument(
+        help="The token, or the whole link it came in. An older token that begins with '-' "
+        "goes after `--` (e.g. `unsubscribe -- -Ab3…`).",
+        show_default=False,
+    ),
+]
 AudienceOpt = Annotated[
     str | None,
     typer.Option("--audience", help="An audience with `subscribers: true` in the plan."),
@@ -126,13 +135,13 @@ def _report(application: App, stored: Subscriber, text_key: str, as_json: bool) 
 
 @app.command("confirm")
 def confirm_command(
-    token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+    token: TokenArg, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """Confirm a subscription with the token from its confirmation link."""
 
     def body() -> None:
         application = app_from(data, lang)
-        stored = application.service.subscriptions.confirm(token)
+        stored = application.service.subscriptions.confirm(token_from_link(token))
         _report(application, stored, "subscriber_confirmed", as_json)
 
     run(body)
@@ -140,13 +149,13 @@ def confirm_command(
 
 @app.command("unsubscribe")
 def unsubscribe_command(
-    token: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+    token: TokenArg, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """End a subscription with the token from its unsubscribe link (repeating is harmless)."""
 
     def body() -> None:
         application = app_from(data, lang)
-        stored = application.service.subscriptions.unsubscribe(token)
+        stored = application.service.subscriptions.unsubscribe(token_from_link(token))
         _report(application, stored, "subscriber_unsubscribed", as_json)
 
     run(body)

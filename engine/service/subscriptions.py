@@ -31,6 +31,7 @@ from datetime import datetime
 
 from engine.domain.addresses import EMAIL_RE
 from engine.domain.model import Subscriber, SubscriberStatus
+from engine.domain.tokens import new_link_token
 from engine.errors import CommandError, DefinitionError, NotFound
 from engine.ports import UnitOfWork
 from engine.service.plans import PlanLibrary
@@ -56,7 +57,7 @@ UNKNOWN_LINK = (
 
 def new_token() -> str:
     """A fresh unguessable token (32 URL-safe characters): it is the only key to the link."""
-    return secrets.token_urlsafe(24)
+    return new_link_token()
 
 
 def _base(public_url: str) -> str:

@@ -10,7 +10,6 @@ secrets generated on first start.
 from __future__ import annotations
 
 import builtins
-import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
@@ -19,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from engine.domain.model import DIRECTORY_GENERATION, Person, Subscriber, SubscriberStatus
+from engine.domain.tokens import new_link_token
 from engine.errors import NotFound
 from engine.ports import Recipient
 from engine.store import tables as t
@@ -126,7 +126,7 @@ class SubscriberRepository(Repository):
         subscriber.email = subscriber.email.strip().lower()
         if not subscriber.unsubscribe_token:
             # The column is unique: a caller that brings no token must not store "" twice.
-            subscriber.unsubscribe_token = secrets.token_urlsafe(24)
+            subscriber.unsubscribe_token = new_link_token()
         same = sa.and_(
             t.subscribers.c.audience == subscriber.audience,
             t.subscribers.c.email == subscriber.email,
