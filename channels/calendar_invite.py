@@ -188,11 +188,24 @@ class CalendarChannel(EmailChannel):
                 target="(nothing to cancel)",
                 live=False,
             )
+        if len(meetings) == 1:
+            only = meetings[0]
+            return super().deliver(replace(message, meeting=only.meeting, withdrawn=(only,)))
+        # Several cancellations per address: an address is served only when all of its copies
+        # went, so the dispatcher's gate hears of it after the last meeting, not per copy (a
+        # crash in between resends cancellations, which are harmless to repeat).
+        gate = message.gate
+        if gate is not None:
+            gate.before_copy()
         reports = []
         for withdrawn in meetings:
-            one = replace(message, meeting=withdrawn.meeting, withdrawn=(withdrawn,))
+            one = replace(message, meeting=withdrawn.meeting, withdrawn=(withdrawn,), gate=None)
             reports.append(super().deliver(one))
-        return _combined(reports)
+        combined = _combined(reports)
+        if gate is not None:
+            for result in combined.results:
+                gate.copied(result)
+        return combined
 
     def compose(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> EmailMessage:
         """The e-mail copy with the meeting in words, a calendar alternative and invite.ics

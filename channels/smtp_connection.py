@@ -14,7 +14,7 @@ import logging
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from channels.mime import envelope_address
@@ -144,13 +144,25 @@ class SmtpConnection:
         self._smtp = smtp
         return smtp
 
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Send one copy; raises smtplib response errors or `SmtpUnavailableError`."""
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_data: Callable[[], None] | None = None,
+    ) -> None:
+        """Send one copy; raises smtplib response errors or `SmtpUnavailableError`.
+
+        `before_data` runs after the server accepted the sender and the recipient and before
+        DATA, the point after which the copy is delivered: the dispatcher's journal of the
+        previous copy is committed by then. If it raises, the transaction is reset (the server
+        discards it) and the exception goes through.
+        """
         reused = self._smtp is not None
         for attempt in (1, 2):
             smtp = self._smtp or self._connect()
             try:
-                refused = smtp.sendmail(sender, [recipient], data)
+                _transaction(smtp, sender, recipient, data, before_data)
             except smtplib.SMTPServerDisconnected as exc:
                 lost: Exception = exc
             except smtplib.SMTPException:
@@ -158,8 +170,6 @@ class SmtpConnection:
             except OSError as exc:
                 lost = exc
             else:
-                if refused:
-                    raise smtplib.SMTPRecipientsRefused(refused)
                 return
             self.close()
             # A pooled connection may have idled out on the server side: one fresh try.
@@ -171,6 +181,51 @@ class SmtpConnection:
         if self._smtp is not None:
             _quietly_close(self._smtp)
             self._smtp = None
+
+
+def _transaction(
+    smtp: smtplib.SMTP,
+    sender: str,
+    recipient: str,
+    data: bytes,
+    before_data: Callable[[], None] | None,
+) -> None:
+    """One mail transaction (MAIL, RCPT, DATA) as `smtplib.SMTP.sendmail` makes it for one
+    recipient, through smtplib's documented low-level commands, so that `before_data` can run
+    between RCPT and DATA. A refusal raises smtplib's exception after resetting the
+    transaction (421 closes the connection, as sendmail does)."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    if before_data is not None:
+        try:
+            before_data()
+        except BaseException:
+            _abandon(smtp, 0)
+            raise
+    code, reply = smtp.data(data)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """End a refused or abandoned transaction: RSET (the server discards what it got), or close
+    on 421 (the server is closing the connection)."""
+    if code == 421:
+        smtp.close()
+        return
+    try:
+        smtp.rset()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

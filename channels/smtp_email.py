@@ -6,9 +6,13 @@ the SMTP session itself are `channels.smtp_connection`'s). `NewsletterChannel` a
 `CalendarChannel` subclass `EmailChannel` and only override the hooks `check` and `compose`.
 
 Plain e-mail copies differ only in `To` (same Message-ID, Date and bodies; see `channels.mime`),
-so they are serialised once per message and each copy is its `To` line plus those bytes; the
-dispatcher hands a long list over one recipient per call, so the serialised message is kept for
-the next call. Newsletter and calendar copies differ in their bodies and are built per recipient.
+so they are serialised once per message and each copy is its `To` line plus those bytes (kept
+for the next call too: a retry hands over the same message again). Newsletter and calendar
+copies differ in their bodies and are built per recipient.
+
+The channel `reports_each_copy`: the dispatcher hands it the whole list, and it calls the
+message's `gate` (`engine.ports.CopyGate`) between RCPT and DATA of each copy and with each
+copy's result, so the dispatcher has recorded every copy before the next one is delivered.
 
 Failure rules: a 4xx reply is temporary and a 5xx reply permanent, per recipient (and
 `smtplib.sendmail` *returns* refused recipients when only some fail, so both paths are handled).
@@ -44,7 +48,14 @@ from channels.smtp_connection import (
 from engine.definition.channel_settings import ChannelSettings
 from engine.domain.model import RecipientStatus
 from engine.errors import PermanentDeliveryError, TemporaryDeliveryError
-from engine.ports import ChannelStatus, DeliveryReport, OutgoingMessage, Recipient, RecipientResult
+from engine.ports import (
+    ChannelStatus,
+    CopyGate,
+    DeliveryReport,
+    OutgoingMessage,
+    Recipient,
+    RecipientResult,
+)
 
 __all__ = [
     "EmailChannel",
@@ -77,6 +88,8 @@ class EmailChannel:
     settings_spec: ClassVar[ChannelSettings] = BUILTIN_SETTINGS["email"]
     # Addressed to people: with nobody to address there is nothing to deliver (see dispatch).
     needs_recipients = True
+    # Calls the message's gate between copies (see the module docstring).
+    reports_each_copy = True
 
     def __init__(self, settings: Mapping[str, str], *, data_dir: str) -> None:
         self.settings = dict(settings)
@@ -135,14 +148,20 @@ class EmailChannel:
             raise PermanentDeliveryError(
                 f"Message {message.message_id} on channel '{message.channel}' has no recipients."
             )
+        gate = message.gate
         if self._outbox is not None:
             prepared, refused = self._prepare(message)
+            if gate is not None:
+                gate.before_copy()
             with self._lock:
                 report = self._outbox.write_emails(message, prepared)
+            if gate is not None:  # the files are written together: recorded together
+                for result in report.results:
+                    gate.copied(result)
             return _merged(message, report.results, refused, report.target, live=False)
         payloads, refused = self._payloads(message)
         with self._lock:
-            sent = self._send(payloads)
+            sent = self._send(payloads, gate)
         assert self._config is not None  # set whenever there is no outbox
         return _merged(message, sent, refused, self._config.target, live=True)
 
@@ -198,7 +217,7 @@ class EmailChannel:
 
     def _shared_copy(self, message: OutgoingMessage) -> bytes:
         """The serialised message without `To`, built once per message and kept for the next
-        calls: the dispatcher hands a long list over one recipient at a time.
+        calls (a retry of the same message, or its chunks when called without a gate).
 
         The cache key is the whole message but its recipients, so any other difference (a
         retry with new text, another message) builds afresh; the comparison is cheap because
@@ -215,13 +234,16 @@ class EmailChannel:
         self._shared = (message, data)
         return data
 
-    def _send(self, prepared: Sequence[tuple[str, bytes]]) -> list[RecipientResult]:
+    def _send(
+        self, prepared: Sequence[tuple[str, bytes]], gate: CopyGate | None
+    ) -> list[RecipientResult]:
         assert self._config is not None and self._connection is not None
         sender = self._sender
+        before_data = gate.before_copy if gate is not None else None
         results: list[RecipientResult] = []
         for index, (address, data) in enumerate(prepared):
             try:
-                self._connection.send(sender, address, data)
+                self._connection.send(sender, address, data, before_data)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(address, (550, b"recipient refused"))
                 results.append(_classify(address, code, text))
@@ -240,6 +262,8 @@ class EmailChannel:
                 break
             else:
                 results.append(RecipientResult(address, RecipientStatus.SENT, "250"))
+            if gate is not None:
+                gate.copied(results[-1])
         return results
 
     def close(self) -> None:
@@ -249,7 +273,9 @@ class EmailChannel:
                 self._connection.close()
 
 
-_COPY_FIELDS = tuple(f.name for f in fields(OutgoingMessage) if f.name != "recipients")
+_COPY_FIELDS = tuple(
+    f.name for f in fields(OutgoingMessage) if f.name not in {"recipients", "gate"}
+)
 
 
 def _same_but_recipients(one: OutgoingMessage, other: OutgoingMessage) -> bool:

@@ -77,6 +77,28 @@ class OutgoingMessage:
     incident_title: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
     withdrawn: Sequence[Withdrawn] = ()  # with `clear`: the earlier messages taken back
+    # For a channel that `reports_each_copy`: the dispatcher's hooks between copies.
+    gate: CopyGate | None = field(default=None, compare=False)
+
+
+class CopyGate(Protocol):
+    """How a channel that sends one copy per recipient lets the dispatcher record each copy
+    before the next one goes, so that a dispatcher killed mid-list resends at most one copy.
+
+    A channel that calls these says so with a class attribute `reports_each_copy = True`; the
+    dispatcher then hands it the whole list at once instead of one recipient per call (the
+    per-call bookkeeping cost a large fan-out a fifth of its time).
+    """
+
+    def before_copy(self) -> None:
+        """Called just before a copy can no longer be held back (for SMTP: before DATA). May
+        raise (the dispatcher lost its lease): the channel then sends nothing more, leaves its
+        connection usable for the next message, and lets the exception through."""
+        ...
+
+    def copied(self, result: RecipientResult) -> None:
+        """Called with each copy's result as soon as it is known."""
+        ...
 
 
 @dataclass(frozen=True)

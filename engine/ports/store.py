@@ -4,7 +4,7 @@ engine.store on SQL, and by tests/fakes in memory)."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 from engine.domain.model import (
     Approval,
     ApprovalStatus,
+    DeliveryResult,
     Event,
     Incident,
     Message,
@@ -112,9 +113,18 @@ class MessageRepository(Protocol):
 
     def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool: ...
 
-    # A dispatcher's delivery journal (engine.service.delivery_attempt): a `meta` value
-    # appended to only while `owner` holds the message's lease.
-    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool: ...
+    # A message's delivery journal (engine.service.delivery): the per-recipient results of its
+    # running attempt that are not on the message row yet, one row each, numbered from 0.
+    def journal_add(
+        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
+    ) -> bool:
+        """Add `entries` as numbers seq, seq+1, ... while `owner` holds the message's lease;
+        False, and nothing written, when another dispatcher holds it now."""
+        ...
+
+    def journal(self, message_id: str) -> builtins.list[DeliveryResult]: ...
+
+    def journal_clear(self, message_id: str) -> None: ...
 
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None
@@ -256,13 +266,23 @@ class Store(Protocol):
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
+class JournalWriter(Protocol):
+    """Writes one message's delivery journal for the length of one attempt, a transaction per
+    `add` (see `MessageRepository.journal_add`); `close` ends it."""
+
+    def add(self, seq: int, entries: Sequence[DeliveryResult], *, durable: bool) -> bool:
+        """Commit `entries` while the lease is held (False when it is not). Unless `durable`,
+        the commit need not wait for the disk: it must survive the process being killed, not
+        the machine losing power."""
+        ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
-class RelaxedStore(Protocol):
-    """A store that can also commit without waiting for the disk (the SQL store).
+class JournalStore(Protocol):
+    """A store with a journal writer of its own (the SQL store: one connection held for the
+    attempt, commits that do not wait for the disk). Other stores get the dispatcher's
+    writer over plain units of work."""
 
-    Such a commit survives the process being killed but not the machine losing power; the
-    dispatcher uses it only for its per-recipient journal, whose loss at a power cut means
-    resending copies (with the same Message-ID) up to its next durable commit.
-    """
-
-    def relaxed_unit_of_work(self) -> UnitOfWork: ...
+    def journal_writer(self, message_id: str, owner: str) -> JournalWriter: ...

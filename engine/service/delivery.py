@@ -3,15 +3,14 @@
 Side effects happen only after the command that caused them has committed. The dispatcher
 claims due outbox rows under a short lease and delivers outside any transaction. Each attempt
 is logged when it begins (`delivery_attempt`, saying so when the previous attempt never
-finished) and when it ends (`delivery`, with its per-recipient results). In between, the
-recipients go to the channel one chunk at a time (`engine.service.delivery_attempt`), each
-chunk's results committed on the message before the next is sent, while a heartbeat thread
-renews the lease: a dispatcher killed mid-list is taken over within the lease (20 s) by one
-that sends only to the recipients not yet served, and a dispatcher that lost its lease sends
-nothing more. A long list's per-recipient results are appended to a journal in one statement
-that also checks the lease, committed without waiting for the disk (`_journal_unit`: safe
-against a killed process, not against a power cut, which may resend up to
-`DispatchPolicy.consolidate` copies). Temporary failures retry with exponential backoff and
+finished) and when it ends (`delivery`, with its per-recipient results). In between, each
+recipient served is recorded in the message's journal before the next copy goes
+(`engine.service.delivery_journal`), in a statement that also checks the lease, while a
+heartbeat thread renews the lease: a dispatcher killed mid-list is taken over within the lease
+(20 s) by one that sends only to the recipients not yet served, and a dispatcher that lost its
+lease sends nothing more. Those records commit without waiting for the disk but every
+`DispatchPolicy.durable_every` recipients: safe against a killed process, while a power cut may
+resend up to that many copies. Temporary failures retry with exponential backoff and
 jitter up to `max_attempts` (an attempt cut off by a crash counts), only for the recipients that
 did not get the message yet; permanent failures become dead letters. Every attempt reuses the
 message's Message-ID / idempotency key, so a receiver can drop the one copy that was in flight
@@ -30,19 +29,24 @@ from typing import Any
 
 from engine.domain.model import Message, MessageStatus, RecipientStatus
 from engine.errors import Conflict, DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
-from engine.ports import Channel, ChannelKinds, Clock, OutgoingMessage, Recipient, Store
-from engine.ports.store import RelaxedStore, UnitOfWork
+from engine.ports import (
+    Channel,
+    ChannelKinds,
+    Clock,
+    OutgoingMessage,
+    Recipient,
+    Store,
+)
 from engine.service.delivery_attempt import (
     Attempt,
     Heartbeat,
     LeaseLost,
     chunks,
-    journal_key,
-    journal_piece,
+    deliver_piece,
     outgoing_message,
-    read_journal,
     unfinished_attempt,
 )
+from engine.service.delivery_journal import AttemptJournal, CopyJournal
 from engine.service.dispatch_policy import DispatchPolicy, DispatchSummary
 from engine.service.plans import PlanLibrary
 from engine.service.recorder import note_event
@@ -143,7 +147,7 @@ class Dispatcher:
         with self.db.unit_of_work(read_only=True) as uow:
             incident = uow.incidents.get(message.incident_id)
             snapshot = uow.definitions.get(incident.definition_sha256)
-            journal = read_journal(uow.meta.get(journal_key(message.id)))
+            journal = uow.messages.journal(message.id)
             # A clear takes back what the channel carried for the incident (Channel's contract).
             earlier = uow.messages.list(message.incident_id) if message.clear else []
         attempt = Attempt()
@@ -226,13 +230,61 @@ class Dispatcher:
         attempt: Attempt,
         beat: Heartbeat,
     ) -> None:
-        """Hand the message to the channel, a chunk of recipients at a time when it addresses
-        people, committing each chunk's results before the next; raises `LeaseLost`."""
+        """Hand the message to the channel, recording who was served as it goes (the whole
+        list to a channel that reports each copy, else a chunk at a time); raises `LeaseLost`."""
         if attempt.addressed and not message.recipients:
             # Nobody is in the audience (e.g. no newsletter subscribers yet): nothing to
             # send, which is not a failure; the event log records it as such.
             attempt.target, attempt.live = "(no recipients)", False
             return
+        gated = attempt.addressed and getattr(channel, "reports_each_copy", False)
+        journal = AttemptJournal(
+            self.db, message.id, self.owner, self.policy.durable_every, background=gated
+        )
+        try:
+            if gated:
+                self._send_copies(channel, outgoing, message, attempt, beat, journal)
+            else:
+                self._send_chunks(channel, outgoing, message, attempt, beat, journal)
+        finally:
+            journal.close()
+            attempt.journaled = attempt.journaled or journal.count > 0
+
+    def _send_copies(
+        self,
+        channel: Channel,
+        outgoing: OutgoingMessage,
+        message: Message,
+        attempt: Attempt,
+        beat: Heartbeat,
+        journal: AttemptJournal,
+    ) -> None:
+        """The whole list in one call; the channel has each copy recorded before the next."""
+        gate = CopyJournal(
+            journal,
+            lease_lost=beat.lost.is_set,
+            entry=lambda result: attempt.entry(message, result, self.clock.now().isoformat()),
+        )
+        report = deliver_piece(channel, replace(outgoing, gate=gate), message, attempt)
+        at = self.clock.now().isoformat()
+        if report is None:  # failed midway: the copies reported so far were served all the same
+            attempt.add(message, gate.results, at)
+            return
+        journal.settle()  # the last copy's record (`LeaseLost` if the lease went meanwhile)
+        attempt.target, attempt.live = report.target, report.live
+        attempt.add(message, report.results, at)
+
+    def _send_chunks(
+        self,
+        channel: Channel,
+        outgoing: OutgoingMessage,
+        message: Message,
+        attempt: Attempt,
+        beat: Heartbeat,
+        journal: AttemptJournal,
+    ) -> None:
+        """A chunk of recipients per call (one call for a channel without recipients), each
+        chunk's results recorded before the next chunk goes."""
         parts: list[list[Recipient] | None] = [None]
         if attempt.addressed:
             parts = list(chunks(outgoing.recipients, self.policy.chunk))
@@ -240,60 +292,14 @@ class Dispatcher:
             if beat.lost.is_set():
                 raise LeaseLost
             piece = outgoing if part is None else replace(outgoing, recipients=part)
-            try:
-                report = channel.deliver(piece)
-            except DeliveryError as exc:
-                attempt.error = exc
-                return
-            except Exception as exc:
-                log.exception("channel %s failed on message %s", message.channel, message.id)
-                attempt.error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
+            report = deliver_piece(channel, piece, message, attempt)
+            if report is None:
                 return
             attempt.target, attempt.live = report.target, report.live
-            attempt.add(message, report, self.clock.now().isoformat())
+            at = self.clock.now().isoformat()
+            attempt.add(message, report.results, at)
             if index < len(parts):  # the last chunk's results are recorded with the attempt
-                self._progress(message, attempt)
-
-    def _progress(self, message: Message, attempt: Attempt) -> None:
-        """Commit the results so far and extend the lease; `LeaseLost` when it is gone.
-
-        A short list's results go on the message row each time; a long list's are appended to
-        its journal, and put onto the row every `consolidate` recipients (rewriting a row of
-        5,000 results per recipient would cost more than sending).
-        """
-        key = journal_key(message.id)
-        settle = len(message.recipients) <= self.policy.consolidate
-        settle = settle or len(attempt.segment) >= self.policy.consolidate
-        try:
-            if settle:
-                with self.db.unit_of_work() as uow:
-                    attempt.settle(message)
-                    until = self.clock.now() + self.policy.lease
-                    uow.messages.update(message, owner=self.owner, lease_until=until)
-                    if attempt.journaled:
-                        uow.meta.set(key, "")
-                    uow.commit()
-            else:
-                # One statement: the lease check and the append (the heartbeat extends the
-                # lease meanwhile), committed without waiting for the disk (`_journal_unit`).
-                piece = journal_piece(attempt.unjournaled())
-                with self._journal_unit() as uow:
-                    if not uow.messages.journal_append(key, piece, message.id, self.owner):
-                        raise LeaseLost
-                    uow.commit()
-        except Conflict:
-            raise LeaseLost from None
-        attempt.journaled = not settle
-
-    def _journal_unit(self) -> UnitOfWork:
-        """A unit of work for journal appends: relaxed (no wait for the disk) where the store
-        offers it. A killed dispatcher loses no relaxed commit, so a takeover still resends at
-        most the copy in flight; a power cut loses the appends since the last durable commit,
-        the consolidation every `consolidate` recipients, so up to that many copies go twice
-        (with the same Message-ID)."""
-        if isinstance(self.db, RelaxedStore):
-            return self.db.relaxed_unit_of_work()
-        return self.db.unit_of_work()
+                journal.record([attempt.entry(message, r, at) for r in report.results])
 
     def _record(self, message: Message, attempt: Attempt, summary: DispatchSummary) -> None:
         """End the attempt: the message's status, the `delivery` event, the lease released."""
@@ -369,7 +375,7 @@ class Dispatcher:
                 else:
                     uow.messages.update(message, owner=self.owner)
                 if attempt.journaled:  # now on the message row
-                    uow.meta.set(journal_key(message.id), "")
+                    uow.messages.journal_clear(message.id)
                 incident = uow.incidents.get(message.incident_id)
                 note_event(uow, incident, actor="dispatcher", kind=kind, at=at, data=data)
                 uow.commit()

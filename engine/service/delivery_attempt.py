@@ -1,10 +1,13 @@
-"""The pieces of one delivery attempt that outlive a crash: chunks and the lease's heartbeat.
+"""The pieces of one delivery attempt: its results, the message as its channel gets it, the
+chunks of a list, and the lease's heartbeat.
 
-A message to a long list is handed to its channel one chunk of recipients at a time (by
-default one recipient: `DispatchPolicy.chunk`), and the dispatcher commits each chunk's
-results before it sends the next, so a dispatcher that dies leaves behind exactly who was
-served; its successor sends to the others only. At most the copies of the chunk in flight at
-the crash go out twice, and they carry the message's Message-ID.
+A channel that reports each copy (`reports_each_copy`, e-mail) gets the whole list at once and
+the dispatcher records each copy before the next goes (`engine.service.delivery_journal`);
+any other channel that addresses people gets the list one chunk at a time (by default one
+recipient: `DispatchPolicy.chunk`), each chunk's results recorded before the next. Either way a
+dispatcher that dies leaves behind exactly who was served, and its successor sends to the
+others only: at most the copies in flight at the crash go out twice, with the message's
+Message-ID.
 
 While the dispatcher sends, a `Heartbeat` thread renews the message's short lease, so a slow
 server never lets a second dispatcher take over a message that is still being sent, while a
@@ -14,7 +17,6 @@ another owner sets `lost`, and the dispatcher sends nothing more of that message
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,8 +25,15 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from engine.domain.model import DeliveryResult, Message, RecipientStatus, StoredRecipient
-from engine.errors import DeliveryError
-from engine.ports import DeliveryReport, Meeting, OutgoingMessage, Recipient
+from engine.errors import DeliveryError, TemporaryDeliveryError
+from engine.ports import (
+    Channel,
+    DeliveryReport,
+    Meeting,
+    OutgoingMessage,
+    Recipient,
+    RecipientResult,
+)
 from engine.ports.channels import Withdrawn
 from engine.service.subscriptions import unsubscribe_url
 
@@ -178,14 +187,29 @@ class LeaseLost(Exception):
     """Another dispatcher holds the message now: send and record nothing more of it."""
 
 
+def deliver_piece(
+    channel: Channel, piece: OutgoingMessage, message: Message, attempt: Attempt
+) -> DeliveryReport | None:
+    """The channel's report, or None with `attempt.error` set (`LeaseLost` goes through)."""
+    try:
+        return channel.deliver(piece)
+    except LeaseLost:
+        raise
+    except DeliveryError as exc:
+        attempt.error = exc
+    except Exception as exc:
+        log.exception("channel %s failed on message %s", message.channel, message.id)
+        attempt.error = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
 @dataclass
 class Attempt:
     """What one attempt did so far: its results, where it went, and the error that ended it.
 
-    `segment` holds the results not yet written to the message row. A long list writes them
-    there every `DispatchPolicy.consolidate` recipients and appends them to the journal in
-    between (one row per message, see `journal_key`), so that recording a recipient costs the
-    same at the 5,000th recipient as at the first; `journaled` says the journal holds some now.
+    The results go onto the message row when the attempt ends; meanwhile each is in the
+    message's journal (`engine.service.delivery_journal`), and `journaled` says the journal
+    holds entries the row does not.
     """
 
     addressed: bool = False
@@ -193,9 +217,7 @@ class Attempt:
     target: str = ""
     live: bool | None = None
     results: list[DeliveryResult] = field(default_factory=list)
-    segment: list[DeliveryResult] = field(default_factory=list)
     journaled: bool = False
-    in_journal: int = 0  # how many of `segment` the journal holds already
     _latest: dict[str, DeliveryResult] = field(default_factory=dict)
 
     def start(self, message: Message, journal: list[DeliveryResult]) -> None:
@@ -206,53 +228,18 @@ class Attempt:
             message.results = list(self._latest.values())
             self.journaled = True
 
-    def add(self, message: Message, report: DeliveryReport, at: str) -> None:
+    def entry(self, message: Message, result: RecipientResult, at: str) -> DeliveryResult:
+        """A channel's result for one recipient as this attempt records it."""
+        return DeliveryResult(result.address, result.status, result.detail, at, message.attempts)
+
+    def add(self, message: Message, results: Sequence[RecipientResult], at: str) -> None:
         """Note a report's results (the latest per address counts)."""
-        for r in report.results:
-            entry = DeliveryResult(r.address, r.status, r.detail, at, message.attempts)
+        for r in results:
+            entry = self.entry(message, r, at)
             self._latest[entry.address] = entry
             self.results.append(entry)
-            self.segment.append(entry)
 
     def settle(self, message: Message) -> None:
         """Put the results so far on the message (to be written with it)."""
-        if self.segment:
+        if self.results:
             message.results = list(self._latest.values())
-            self.segment.clear()
-        self.in_journal = 0
-
-    def unjournaled(self) -> list[DeliveryResult]:
-        """The results of `segment` that the journal does not hold yet; now counted as held."""
-        fresh = self.segment[self.in_journal :]
-        self.in_journal = len(self.segment)
-        return fresh
-
-
-def journal_key(message_id: str) -> str:
-    """The `meta` key of a message's delivery journal: the results of the running attempt that
-    are not on the message row yet (see `journal_piece`; empty text when there are none)."""
-    return f"{JOURNAL_PREFIX}{message_id}"
-
-
-def journal_piece(entries: Sequence[DeliveryResult]) -> str:
-    """What one append adds to a journal: each entry as `,` and its JSON object.
-
-    The store appends it to the stored text (`MessageRepository.journal_append`), so recording
-    a recipient costs the same whether the journal holds one entry or hundreds.
-    """
-    return "".join("," + json.dumps(entry.to_dict(), ensure_ascii=False) for entry in entries)
-
-
-def read_journal(text: str | None) -> list[DeliveryResult]:
-    """The results a journal holds (none for a missing or emptied one).
-
-    Journals of `journal_piece`s start with ","; one written whole as a JSON list (before the
-    journal was appended to) is read as such.
-    """
-    if not text:
-        return []
-    raw = json.loads(text if text.startswith("[") else f"[{text[1:]}]")
-    return [DeliveryResult.from_dict(entry) for entry in raw]
-
-
-JOURNAL_PREFIX = "delivery_journal:"

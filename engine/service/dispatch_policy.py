@@ -13,13 +13,13 @@ class DispatchPolicy:
 
     `lease` is how long a claimed message stays with a dispatcher that stopped renewing it
     (that died): the takeover time. `heartbeat` is how often a sending dispatcher renews it
-    (default: a quarter of the lease). `chunk` is how many recipients go to the channel at
-    once, their results committed before the next chunk: at most that many copies are sent
-    twice when a dispatcher dies mid-list. A list longer than `consolidate` appends the results
-    of its latest chunks to a journal, committed without waiting for the disk, and writes them
-    to the message every `consolidate` recipients with a durable commit: a killed dispatcher
-    still resends only the copies in flight, a power cut up to `consolidate` copies (with the
-    same Message-ID).
+    (default: a quarter of the lease). `chunk` is how many recipients go at once to a channel
+    that does not report each copy, their results committed before the next chunk: at most
+    that many copies are sent twice when a dispatcher dies mid-list (a channel that reports
+    each copy, e-mail, has each one committed before the next: at most one). Those commits do
+    not wait for the disk, but every `durable_every` recipients one does: a killed dispatcher
+    still resends only the copies in flight, a power cut up to `durable_every` copies (with
+    the same Message-ID).
     """
 
     max_attempts: int = 8
@@ -28,7 +28,7 @@ class DispatchPolicy:
     lease: timedelta = timedelta(seconds=20)
     batch: int = 50
     chunk: int = 1
-    consolidate: int = 100
+    durable_every: int = 500
     heartbeat: timedelta | None = None
 
     @property

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from engine.errors import ConfigurationError
 from engine.store.chain import ChainHead, chain_head
+from engine.store.delivery_journal import HeldJournalWriter
 from engine.store.hashing import json_default
 from engine.store.keys import audit_key
 from engine.store.tables import with_postgresql_conditions
@@ -35,7 +36,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in MIGRATIONS. Kept here so that a command whose database is up to date
 # never imports Alembic (a tenth of a second of every CLI call); a test checks that it matches
 # the migrations' real head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 # How long a SQLite writer waits for another writer before giving up (the busy handler).
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
@@ -67,9 +68,6 @@ class Database:
         self.url = url
         self.audit_key = audit_key
         self.engine = _create_engine(url)
-        # The same pool; transactions begun through it do not wait for the disk at commit
-        # (`_sqlite_on_begin`, `_postgresql_on_begin`).
-        self._relaxed_engine = self.engine.execution_options(driftplan_relaxed=True)
         if self.engine.dialect.name == "postgresql":
             with_postgresql_conditions()
         self.wakeups = CommitBell(self.engine)
@@ -106,15 +104,10 @@ class Database:
             on_commit=None if read_only else self.wakeups.ring,
         )
 
-    def relaxed_unit_of_work(self) -> UnitOfWork:
-        """A writing unit of work whose commit does not wait for the disk (`RelaxedStore`).
-
-        SQLite: `synchronous = NORMAL` in WAL mode (the commit is in the OS's page cache when
-        it returns, and the next durable commit syncs it with its own); PostgreSQL:
-        `synchronous_commit = off` for the transaction. A killed process loses nothing; a
-        power cut loses such commits made since the last durable one.
-        """
-        return UnitOfWork(self._relaxed_engine, audit_key=self.audit_key)
+    def journal_writer(self, message_id: str, owner: str) -> HeldJournalWriter:
+        """A writer of one message's delivery journal on a connection held for the attempt
+        (`engine.store.delivery_journal`; an `engine.ports.store.JournalStore`)."""
+        return HeldJournalWriter(self.engine, message_id, owner)
 
     def chain_head(self) -> ChainHead:
         """The newest link of the installation's chain (`engine.store.audit`): an anchor."""
@@ -195,9 +188,7 @@ def _create_engine(url: str) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pool_pre_ping: a long-running server must survive PostgreSQL restarts.
-        pg = sa.create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
-        sa.event.listen(pg, "begin", _postgresql_on_begin)
-        return pg
+        return sa.create_engine(url, pool_pre_ping=True, json_serializer=_to_json)
     engine = sa.create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
@@ -248,16 +239,4 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     if options.get("driftplan_read_only"):
         conn.exec_driver_sql("BEGIN")
         return
-    # SQLite refuses to change `synchronous` inside a transaction, so it is set here, and only
-    # when it changes for this connection (relaxed_unit_of_work; FULL is SQLite's default).
-    relaxed = bool(options.get("driftplan_relaxed"))
-    if conn.info.get("driftplan_relaxed", False) != relaxed:
-        conn.exec_driver_sql(f"PRAGMA synchronous = {'NORMAL' if relaxed else 'FULL'}")
-        conn.info["driftplan_relaxed"] = relaxed
     conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _postgresql_on_begin(conn: sa.Connection) -> None:
-    # psycopg opens the transaction at its first statement: this one, scoped to it.
-    if conn.get_execution_options().get("driftplan_relaxed"):
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")

@@ -9,15 +9,18 @@ dispatcher loop only poll (DESIGN.md §2).
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from engine.domain.model import Message, MessageStatus, Timer
+from engine.domain.model import DeliveryResult, Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
+from engine.store import delivery_journal as journal_sql
 from engine.store import tables as t
+from engine.store.delivery_journal import add_entries, read_entries
 from engine.store.record_columns import message_columns, message_records
 from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
@@ -50,32 +53,6 @@ _CANCEL_KEYS_OF_EPOCH = sa.update(_t).where(
     _t.c.cancelled_at.is_(None),
     _t.c.state_epoch == sa.bindparam("b_epoch"),
     _t.c.key.in_(sa.bindparam("b_keys", expanding=True)),
-)
-
-
-# The delivery journal (engine.service.delivery_attempt): a `meta` row per message that a
-# dispatcher appends to per recipient. The lease check and the append are one statement, and
-# the database appends (no rewriting of the entries so far in Python, which cost more per
-# recipient than sending as the journal grew).
-_me = t.meta
-_HOLDS_LEASE = sa.exists().where(
-    _m.c.id == sa.bindparam("b_id"), _m.c.lease_owner == sa.bindparam("b_owner")
-)
-_JOURNAL_APPEND = (
-    sa.update(_me)
-    .where(_me.c.key == sa.bindparam("b_key"), _HOLDS_LEASE)
-    .values(value=_me.c.value + sa.bindparam("b_piece", type_=sa.Text))
-)
-# RETURNING: psycopg reports no row count (-1) for an INSERT ... SELECT.
-_JOURNAL_START = (
-    sa.insert(_me)
-    .from_select(
-        ["key", "value"],
-        sa.select(
-            sa.bindparam("b_key", type_=sa.String), sa.bindparam("b_piece", type_=sa.Text)
-        ).where(_HOLDS_LEASE),
-    )
-    .returning(_me.c.key)
 )
 
 
@@ -208,14 +185,19 @@ class MessageRepository(Repository):
         )
         return bool(self._uow.execute(statement).rowcount)
 
-    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool:
-        """Append `piece` to the `meta` value `key` (creating it) while `owner` holds the
-        message's lease; False, and nothing written, when another dispatcher holds it now."""
-        params = {"b_key": key, "b_piece": piece, "b_id": message_id, "b_owner": owner}
-        if self._uow.execute(_JOURNAL_APPEND, params).rowcount:
-            return True
-        # No row yet, or the lease is gone: then this inserts nothing either.
-        return self._uow.execute(_JOURNAL_START, params).first() is not None
+    def journal_add(
+        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
+    ) -> bool:
+        """Add entries numbered from `seq` while `owner` holds the lease (engine.store.
+        delivery_journal); False when it does not, and then nothing may be committed."""
+        return add_entries(self._uow.execute, message_id, owner, seq, entries)
+
+    def journal(self, message_id: str) -> builtins.list[DeliveryResult]:
+        texts = self._uow.execute(journal_sql.READ, {"b_id": message_id}).scalars().all()
+        return read_entries(texts)
+
+    def journal_clear(self, message_id: str) -> None:
+        self._uow.execute(journal_sql.CLEAR, {"b_id": message_id})
 
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None

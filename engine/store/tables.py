@@ -284,6 +284,17 @@ subscribers = sa.Table(
     sa.UniqueConstraint("unsubscribe_token"),
 )
 
+# A message's delivery journal: the per-recipient results of its running attempt, one small
+# row each (engine.service.delivery), folded onto the message row when the attempt ends. A
+# dispatcher that dies mid-list leaves here who was served; its successor reads them back.
+delivery_journal = sa.Table(
+    "delivery_journal",
+    metadata,
+    sa.Column("message_id", sa.String(), primary_key=True),
+    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("entry", sa.Text(), nullable=False),
+)
+
 meta = sa.Table(
     "meta",
     metadata,

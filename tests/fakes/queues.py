@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from engine.domain.model import Message, MessageStatus, Timer
+from engine.domain.model import DeliveryResult, Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
 
 from .tables import Repository, Tables, aware, fresh, insert
@@ -95,14 +95,25 @@ class MemoryMessages(Repository):
 
         return self._uow.write(change, same_at_commit=True)
 
-    def journal_append(self, key: str, piece: str, message_id: str, owner: str) -> bool:
+    def journal_add(
+        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
+    ) -> bool:
         def change(t: Tables) -> bool:
             if t.leases.get(message_id, ("",))[0] != owner:
                 return False
-            t.meta[key] = t.meta.get(key, "") + piece
+            t.journals[message_id] = (*t.journals.get(message_id, ()), *entries)
             return True
 
         return self._uow.write(change, same_at_commit=True)
+
+    def journal(self, message_id: str) -> builtins.list[DeliveryResult]:
+        return list(self._t.journals.get(message_id, ()))
+
+    def journal_clear(self, message_id: str) -> None:
+        def change(t: Tables) -> None:
+            t.journals.pop(message_id, None)
+
+        self._uow.write(change)
 
     def update(
         self, message: Message, *, owner: str | None = None, lease_until: datetime | None = None

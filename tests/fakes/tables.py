@@ -96,6 +96,8 @@ class Tables:
     lists: dict[str, tuple[Recipient, ...]] = field(default_factory=dict)
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+    # Delivery journals: by message id, its entries in order (a tuple: rows are replaced).
+    journals: dict[str, tuple[DeliveryResult, ...]] = field(default_factory=dict)
     # The accounts (engine.ports.accounts); secrets by their hashes, as the SQL store keeps them.
     passwords: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # hash, updated_at
     api_tokens: dict[str, tuple[ApiToken, str]] = field(default_factory=dict)  # token, secret

@@ -30,6 +30,7 @@ TABLES = {
     "chain_links",
     "contact_lists",
     "decision_links",
+    "delivery_journal",
     "definitions",
     "events",
     "idempotency_keys",

@@ -1,0 +1,181 @@
+"""Each e-mail copy is recorded before the next one is delivered, against a real SMTP server.
+
+The e-mail channel gets the whole list and the dispatcher records each copy on a thread of its
+own while the next copy's MAIL and RCPT go to the server; before that copy's DATA it waits for
+the record. A server that looks into the database whenever it accepts a copy must therefore
+always find every earlier copy recorded: that is what bounds a crash to one copy sent twice.
+And a dispatcher that loses its lease mid-list abandons the copy it was about to send (RSET:
+the server never gets its DATA) and leaves the connection usable for the next message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from engine.bootstrap import App
+from engine.domain.model import RecipientStatus
+from engine.ports import OutgoingMessage, Recipient, RecipientResult
+from engine.service.delivery_attempt import LeaseLost
+from engine.store import Database
+from tests.app_helpers import DECLARE, OPERATOR, FakeClock, make_app, make_dispatcher
+from tests.app_helpers import write_directory as directory_with
+from tests.channel_helpers import free_port
+
+ADDRESSES = [f"s{i:03d}@kommun.example.se" for i in range(60)]
+
+
+class RecordCheckingHandler:
+    """Accepts every copy; at each DATA notes how many copies the journal held by then."""
+
+    def __init__(self) -> None:
+        self.database: Database | None = None
+        self.message_id = ""
+        self.accepted: list[str] = []
+        self.recorded_at_data: list[int] = []
+        self.mail_commands = 0
+        self._lock = threading.Lock()
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.mail_commands += 1
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.database is not None and self.message_id:
+            with self.database.unit_of_work(read_only=True) as uow:
+                recorded = [r.address for r in uow.messages.journal(self.message_id)]
+            with self._lock:
+                # Every copy accepted before this one is recorded (the journal is emptied
+                # onto the message row only when the attempt ends).
+                self.recorded_at_data.append(len(set(self.accepted) - set(recorded)))
+        self.accepted.extend(rcpt.lower() for rcpt in envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[RecordCheckingHandler, dict[str, str]]]:
+    handler = RecordCheckingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield (
+        handler,
+        {
+            "DRIFTPLAN_SMTP_HOST": "127.0.0.1",
+            "DRIFTPLAN_SMTP_PORT": str(port),
+            "DRIFTPLAN_MAIL_FROM": "SAMSA driftinformation <drift@gits.example.se>",
+        },
+    )
+    controller.stop()
+
+
+def declared(tmp_path: Path) -> tuple[App, str, str]:
+    """An application with a declared incident: it, the incident, the support e-mail's id."""
+    directory = directory_with(tmp_path, ADDRESSES)
+    application = make_app(tmp_path, clock=FakeClock(), directory=directory)
+    incident_id = application.service.declare(actor_id=OPERATOR, values=DECLARE).incident_id
+    [mail] = [m for m in application.service.messages(incident_id) if m.channel == "support_email"]
+    return application, incident_id, mail.id
+
+
+def test_every_earlier_copy_is_recorded_when_the_server_accepts_the_next(
+    tmp_path: Path, server: tuple[RecordCheckingHandler, dict[str, str]]
+) -> None:
+    handler, environ = server
+    application, incident_id, mail_id = declared(tmp_path)
+    handler.database, handler.message_id = application.database, mail_id
+    dispatcher = make_dispatcher(application, environ)
+    try:
+        dispatcher.deliver_due()
+    finally:
+        dispatcher.close()
+    assert sorted(a for a in handler.accepted if a in ADDRESSES) == ADDRESSES
+    assert len(handler.recorded_at_data) >= len(ADDRESSES)
+    assert set(handler.recorded_at_data) == {0}  # no accepted copy was ever unrecorded
+    [mail] = [m for m in application.service.messages(incident_id) if m.id == mail_id]
+    assert {r.address for r in mail.results if r.status == RecipientStatus.SENT} == set(ADDRESSES)
+    with application.database.unit_of_work(read_only=True) as uow:
+        assert uow.messages.journal(mail_id) == []  # folded onto the row at the end
+
+
+def test_a_lost_lease_abandons_the_next_copy_before_data_and_keeps_the_connection(
+    tmp_path: Path, server: tuple[RecordCheckingHandler, dict[str, str]]
+) -> None:
+    """The gate refuses the 11th copy: the server saw its MAIL but never its DATA, nothing more
+    of the list went, and the same channel then delivers another message normally."""
+    handler, environ = server
+    application, _, mail_id = declared(tmp_path)
+    dispatcher = make_dispatcher(application, environ)
+    real = dispatcher.channel_for
+
+    class Refusing:
+        """Wraps the e-mail channel's gate so that it refuses after ten copies."""
+
+        def __init__(self, gate: Any) -> None:
+            self.gate, self.copies = gate, 0
+
+        def before_copy(self) -> None:
+            if self.copies >= 10:
+                raise LeaseLost
+            self.gate.before_copy()
+
+        def copied(self, result: RecipientResult) -> None:
+            self.copies += 1
+            self.gate.copied(result)
+
+    channels: dict[str, Any] = {}
+
+    def channel_for(sha: str, snapshot: Any, name: str) -> Any:
+        channel, settings = real(sha, snapshot, name)
+        if name == "support_email":
+            channels["mail"] = channel
+            deliver = channel.deliver
+
+            def refusing(message: OutgoingMessage) -> Any:
+                if message.gate is None:
+                    return deliver(message)
+                return deliver(replace(message, gate=Refusing(message.gate)))
+
+            channel.deliver = refusing
+        return channel, settings
+
+    dispatcher.channel_for = channel_for  # type: ignore[method-assign]
+    try:
+        dispatcher.deliver_due()
+        sent = [a for a in handler.accepted if a in ADDRESSES]
+        assert sent == ADDRESSES[:10]
+        assert handler.mail_commands >= 11  # the 11th copy got as far as MAIL, not DATA
+        with application.database.unit_of_work(read_only=True) as uow:
+            assert [r.address for r in uow.messages.journal(mail_id)] == ADDRESSES[:10]
+        # The connection is clean: the next message on it goes through.
+        mail = channels["mail"]
+        before = len(handler.accepted)
+        report = mail.deliver(
+            OutgoingMessage(
+                message_id="after@driftplan",
+                incident_id="x",
+                channel="support_email",
+                kind="email",
+                audience="support_it",
+                subject="Test",
+                body_text="Test",
+                body_html="",
+                language="sv",
+                created_at=datetime(2026, 11, 30, tzinfo=UTC),
+                recipients=[Recipient("after@kommun.example.se", "After")],
+            )
+        )
+        assert [r.status for r in report.results] == [RecipientStatus.SENT]
+        assert handler.accepted[before:] == ["after@kommun.example.se"]
+    finally:
+        dispatcher.close()
