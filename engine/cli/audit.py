@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from engine.cli.common import DataOpt, LangOpt, app_from, err_console, out_console, run
+from engine.cli.common import DataOpt, LangOpt, app_from, err_console, escape, out_console, run, t
+from engine.cli.help import group_app
 
 if TYPE_CHECKING:
     from engine.store.audit import Anchor
-from engine.texts import t
 
-app = typer.Typer(no_args_is_help=True, help="Check the tamper-evident event log.")
+app = group_app("audit")
 
 AnchorOpt = Annotated[
     str | None,

@@ -12,12 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
-from engine.errors import ConfigurationError
-from engine.texts import t
+from engine.cli.common import (
+    DataOpt,
+    JsonOpt,
+    LangOpt,
+    app_from,
+    emit_json,
+    escape,
+    new_table,
+    out_console,
+    run,
+    t,
+)
 
 app = typer.Typer()
 
@@ -26,6 +33,7 @@ app = typer.Typer()
 def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """Each channel of each plan: live, or the file outbox and what is missing to go live."""
     from engine.definition.loader import load_definition
+    from engine.errors import ConfigurationError
     from engine.ports import ChannelStatus
 
     def body() -> None:
@@ -63,7 +71,7 @@ def channels_status(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOp
             emit_json(rows)
             return
         language = application.settings.lang
-        table = Table()
+        table = new_table()
         for col in ("plan", "channel", "channel_kind", "mode", "target", "missing"):
             table.add_column(t(col, language), no_wrap=col == "id")
         for r in rows:

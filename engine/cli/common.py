@@ -7,28 +7,31 @@ conflict (message on stderr), 2 usage.
 
 The command groups live in their own modules, each with its own `typer.Typer`; the root
 application that gathers them is `engine.cli.app`.
+
+Every command module imports this one, and all of them are imported to print `--help`, so it
+imports nothing heavy itself (issue #13): rich (the consoles, `new_table`, `escape`), the text
+catalogue (`t`, `label`), the settings and the engine are imported when first used.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pwd
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console, ConsoleDimensions
-from rich.markup import escape
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from rich.console import Console
+    from rich.table import Table
+
     from engine.bootstrap import App
+    from engine.errors import DriftplanError
     from engine.settings import Settings
-from engine.cli.terminal import escape_for_json, safe_stderr, safe_stdout
-from engine.errors import DriftplanError
+from engine.cli.terminal import escape_for_json
 
 T = TypeVar("T")
 
@@ -38,53 +41,129 @@ AsOpt = Annotated[str, typer.Option("--as", help="Your person id in the director
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE (repeatable).")]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="sv or en (DRIFTPLAN_LANG).")]
 
-# Piped output is read by programs (grep, awk, a shell loop over ids): with no terminal there is
-# no width to fit, and fitting to rich's default 80 columns cut ids short with "…".
-PIPED_WIDTH = 1000
 
+class LazyConsole:
+    """A rich console made on first use (`engine.cli.consoles`): commands that print nothing
+    through rich, such as `--help`, never import it (issue #13)."""
 
-class _OutConsole(Console):
-    """Standard output's console: a terminal's width on a terminal, `PIPED_WIDTH` otherwise."""
+    def __init__(self, make: Callable[[], Console]) -> None:
+        self._make = make
+        self._console: Console | None = None
 
     @property
-    def size(self) -> ConsoleDimensions:
-        measured = super().size
-        if self.is_terminal:
-            return measured
-        return ConsoleDimensions(max(measured.width, PIPED_WIDTH), measured.height)
+    def console(self) -> Console:
+        """The rich console itself, made now if this is its first use."""
+        if self._console is None:
+            self._console = self._make()
+        return self._console
 
-    @size.setter
-    def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+    def print(self, *objects: Any, **options: Any) -> None:
+        """`rich.console.Console.print`."""
+        self.console.print(*objects, **options)
+
+    def rule(self, title: str = "", **options: Any) -> None:
+        """`rich.console.Console.rule`."""
+        self.console.rule(title, **options)
 
 
-err_console = Console(file=safe_stderr(), highlight=False)
-out_console = _OutConsole(file=safe_stdout(), highlight=False, soft_wrap=True)
+def _standard_output() -> Console:
+    from engine.cli.consoles import standard_output
+
+    return standard_output()
+
+
+def _standard_error() -> Console:
+    from engine.cli.consoles import standard_error
+
+    return standard_error()
+
+
+err_console = LazyConsole(_standard_error)
+out_console = LazyConsole(_standard_output)
+
+
+def t(key: str, language: str, **values: object) -> str:
+    """`engine.texts.t`: the catalogue is imported when a command prints, not by `--help`."""
+    from engine.texts import t as text
+
+    return text(key, language, **values)
+
+
+def label(prefix: str, value: str, language: str) -> str:
+    """`engine.texts.label`, imported on first use as `t` is."""
+    from engine.texts import label as text_label
+
+    return text_label(prefix, value, language)
+
+
+def new_table(**options: Any) -> Table:
+    """A `rich.table.Table` (rich is imported when a command prints, not by `--help`)."""
+    from rich.table import Table
+
+    return Table(**options)
+
+
+def escape(text: str) -> str:
+    """`rich.markup.escape`: `text` printed as it is, never read as rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 _language = {"current": ""}  # the language of the running command, for its error messages
 
 
 def settings_from(data: Path | None, lang: str | None = None) -> Settings:
-    """The settings of this command (environment plus --data/--lang); its errors' language."""
+    """The settings of this command (environment plus --data/--lang); its errors' language.
+
+    An invalid environment variable is a ConfigurationError that names it (exit 1, in the
+    operator's language), not pydantic's traceback."""
+    from pydantic import ValidationError
+
     from engine.settings import Settings
 
-    settings = Settings.load(data=data, lang=lang)
+    if lang:  # so that an error reading the rest is told in it too
+        _language["current"] = lang
+    try:
+        settings = Settings.load(data=data, lang=lang)
+    except ValidationError as error:
+        raise invalid_settings(error) from None
     _language["current"] = settings.lang
     return settings
+
+
+def invalid_settings(error: ValidationError) -> DriftplanError:
+    """What is wrong with the settings, by environment variable: `DRIFTPLAN_POLL_SECONDS='x'`
+    is not a number (the English detail is pydantic's)."""
+    from engine.errors import ConfigurationError
+    from engine.settings import variable
+
+    found = [
+        (variable(str(problem["loc"][0])) if problem["loc"] else "DRIFTPLAN_*", problem)
+        for problem in error.errors(include_url=False)
+    ]
+    english = "; ".join(f"{name}={p['input']!r} is not valid: {p['msg']}" for name, p in found)
+    swedish = "; ".join(f"{name}={p['input']!r} är inte giltig ({p['msg']})" for name, p in found)
+    return ConfigurationError(english, sv=swedish)
 
 
 def app_from(data: Path | None, lang: str | None = None) -> App:
     """The wired application for this command's options (see `engine.bootstrap.build`)."""
     from engine.bootstrap import build
+    from engine.cli.collection import started
 
-    return build(settings_from(data, lang), origin=cli_origin())
+    application = build(settings_from(data, lang), origin=cli_origin())
+    started()
+    return application
 
 
 def cli_origin() -> dict[str, str]:
     """Who really ran this command: `--as` names a directory person, but anyone with a shell
     on the server can claim any id, so the event log also records the operating-system user
     and host (the local CLI is an administrator's tool; the web service signs people in)."""
+    import pwd
+    import socket
+
     try:
         user = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:  # a uid without a passwd entry (containers)
@@ -106,6 +185,8 @@ def error_language() -> str:
 
 def run(body: Callable[[], T]) -> T:
     """Run a command body; print a DriftplanError on stderr and exit 1 (the one mapping)."""
+    from engine.errors import DriftplanError
+
     try:
         return body()
     except DriftplanError as exc:
@@ -118,6 +199,7 @@ def run(body: Callable[[], T]) -> T:
 def audience_title(application: App, audience: str, language: str) -> str:
     """An audience by its title in the plan with its id beside it; the id if it is unclear."""
     from engine.definition.schema import localized
+    from engine.errors import DriftplanError
 
     try:
         spec = application.plans.current().workflow.audiences.get(audience)
@@ -140,5 +222,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
 
 
 def emit_json(value: Any) -> None:
+    import json
+
     text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write(escape_for_json(text) + "\n")

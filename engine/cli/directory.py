@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-from rich.table import Table
+from engine.cli.common import (
+    DataOpt,
+    JsonOpt,
+    LangOpt,
+    app_from,
+    emit_json,
+    new_table,
+    out_console,
+    run,
+    t,
+)
+from engine.cli.help import group_app
 
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
-from engine.texts import t
-
-app = typer.Typer(no_args_is_help=True, help="People, roles and contact lists.")
+app = group_app("directory")
 
 
 @app.command("import")
@@ -36,7 +43,7 @@ def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt
             emit_json(snapshot)
             return
         language = application.settings.lang
-        table = Table(title=t("people", language))
+        table = new_table(title=t("people", language))
         for col in ("id", "name", "email", "roles", "subregion"):
             table.add_column(t(col, language))
         for p in snapshot["people"]:
@@ -44,7 +51,7 @@ def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt
                 p["id"], p["name"], p["email"], ", ".join(p["roles"]), p.get("subregion") or ""
             )
         out_console.print(table)
-        lists = Table(title=t("lists", language))
+        lists = new_table(title=t("lists", language))
         lists.add_column(t("list", language))
         lists.add_column(t("members", language))
         for name, members in snapshot["lists"].items():

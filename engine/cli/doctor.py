@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, emit_json, out_console, run, settings_from
-from engine.texts import t
+from engine.cli.common import (
+    DataOpt,
+    JsonOpt,
+    LangOpt,
+    emit_json,
+    escape,
+    out_console,
+    run,
+    settings_from,
+    t,
+)
 
 app = typer.Typer()
 

@@ -9,9 +9,8 @@ import shlex
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from engine.cli import incident_timeline
 from engine.cli.common import (
     AsOpt,
     DataOpt,
@@ -22,18 +21,22 @@ from engine.cli.common import (
     audience_title,
     emit_json,
     err_console,
+    escape,
+    label,
+    new_table,
     out_console,
     parse_sets,
     run,
+    t,
 )
+from engine.cli.help import group_app
 from engine.cli.outbox import print_messages
 from engine.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, RECENT_CLOSED
-from engine.texts import label, t
 
 if TYPE_CHECKING:
     from engine.service.queries import Listing
 
-app = typer.Typer(no_args_is_help=True, help="Declare, advance and inspect incidents.")
+app = group_app("incident")
 
 
 @app.command("declare")
@@ -112,7 +115,7 @@ def list_incidents(
             none = "no_incidents" if cursor is None and since is None else "paging_none"
             out_console.print(t(none, language))
         else:
-            table = Table(title=t("incidents", language))
+            table = new_table(title=t("incidents", language))
             for col in ("id", "state", "scope", "created", "updated"):
                 table.add_column(t(col, language), no_wrap=col == "id")
             for item, labels in zip(listing.items, listing.labels, strict=True):
@@ -184,14 +187,14 @@ def show(
         language = application.settings.lang
         described = application.service.describe(incident_id, language)
         labels = application.service.labels(incident_id, language)
-        table = Table(title=f"{view['id']} – {described['state_title']} ({view['state']})")
+        table = new_table(title=f"{view['id']} – {described['state_title']} ({view['state']})")
         table.add_column(t("field", language))
         table.add_column(t("value", language))
         for title, value in described["rows"]:
             table.add_row(title, value)
         out_console.print(table)
         if view["pending_approvals"]:
-            pending = Table(title=t("pending", language))
+            pending = new_table(title=t("pending", language))
             for col in ("id", "trigger", "status", "approvers", "expires"):
                 pending.add_column(t(col, language), no_wrap=col == "id")
             for a in view["pending_approvals"]:
@@ -234,7 +237,7 @@ def actions(
             return
         language = application.settings.lang
         labels = application.service.labels(incident_id, language)
-        table = Table()
+        table = new_table()
         for col in ("trigger", "dest", "gated"):
             table.add_column(t(col, language), no_wrap=col == "id")
         for item in items:
@@ -387,3 +390,8 @@ def incident_preview(
         )
 
     run(body)
+
+
+# log, note and report (engine.cli.incident_timeline) join this group: Typer merges the commands
+# of a group attached without a name.
+app.add_typer(incident_timeline.app)

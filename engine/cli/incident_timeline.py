@@ -6,9 +6,9 @@ is the plan's rule, checked by the service (`engine.service.notes`). The log's t
 beside who did what when, the fields each event set and its words (a note's text, a decision's
 comment and phone reference); `--json` gives the same with ids and UTC times.
 
-These commands sit on the `incident` group's Typer app (`engine.cli.app` attaches this module's
-app to it without a name, which merges the commands), so this module imports nothing from
-`engine.cli.incident`.
+These commands sit on the `incident` group's Typer app (`engine.cli.incident` attaches this
+module's app to it without a name, which merges the commands), so this module imports nothing
+from `engine.cli.incident`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from engine.cli.common import (
     AsOpt,
@@ -29,15 +27,19 @@ from engine.cli.common import (
     LangOpt,
     app_from,
     emit_json,
+    label,
+    new_table,
     out_console,
     run,
+    t,
 )
 from engine.cli.terminal import strip_controls
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from engine.definition.schema import Workflow
     from engine.domain.labels import Labels
-from engine.texts import label, t
 
 app = typer.Typer()
 
@@ -56,6 +58,8 @@ class Via(StrEnum):
 
 def plain(value: object) -> Text:
     """Stored text for a table cell: no control sequence, no colour, no rich markup."""
+    from rich.text import Text
+
     return Text(_SGR.sub("", strip_controls("" if value is None else str(value))))
 
 
@@ -144,7 +148,7 @@ def log(
             return
         language = application.settings.lang
         labels = application.service.labels(incident_id, language)
-        table = Table()
+        table = new_table()
         for col in ("seq", "at", "actor", "kind", "trigger", "state"):
             table.add_column(t(col, language))
         table.add_column(t("timeline_changed", language))

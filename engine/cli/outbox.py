@@ -10,7 +10,6 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from engine.cli.common import (
     AsOpt,
@@ -19,12 +18,15 @@ from engine.cli.common import (
     LangOpt,
     app_from,
     emit_json,
+    escape,
+    label,
     out_console,
     run,
+    t,
 )
-from engine.texts import label, t
+from engine.cli.help import group_app
 
-app = typer.Typer(no_args_is_help=True, help="Deliver and inspect outgoing messages.")
+app = group_app("outbox")
 
 
 def print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -> None:

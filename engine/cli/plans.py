@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import DataOpt, JsonOpt, app_from, out_console, run
-from engine.texts import t
+from engine.cli.common import DataOpt, JsonOpt, app_from, out_console, run, t
 
 app = typer.Typer()
 

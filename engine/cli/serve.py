@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from
-from engine.errors import ConfigurationError
-from engine.texts import t
+from engine.cli.common import DataOpt, LangOpt, cli_origin, out_console, run, settings_from, t
 
 app = typer.Typer()
 
@@ -23,10 +21,12 @@ def serve_command(
 ) -> None:
     """Run the web service and the worker (timers and delivery) until stopped."""
     from engine.bootstrap import build
+    from engine.cli.collection import started
 
     def body() -> None:
         # FastAPI and uvicorn are imported by this command only: every other command would pay
         # for them at start-up.
+        from engine.errors import ConfigurationError
         from engine.web.server import check_public_url, is_loopback, serve
 
         settings = settings_from(data, lang)
@@ -40,6 +40,7 @@ def serve_command(
             )
         check_public_url(settings.public_url)  # before anything is created on disk
         application = build(settings, origin={**cli_origin(), "via": "web"})
+        started()
         language = application.settings.lang
         url = application.settings.public_url or f"http://{host}:{port}"
         try:

@@ -11,13 +11,12 @@ subscription, and a subscriber list gets pasted into tickets.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from engine.bootstrap import App
     from engine.domain.model import Subscriber
 from engine.cli.common import (
@@ -27,16 +26,16 @@ from engine.cli.common import (
     app_from,
     audience_title,
     emit_json,
+    escape,
+    label,
+    new_table,
     out_console,
     run,
+    t,
 )
-from engine.domain.tokens import token_from_link
-from engine.errors import CommandError, DriftplanError
-from engine.texts import label, t
+from engine.cli.help import group_app
 
-app = typer.Typer(
-    no_args_is_help=True, help="Newsletter subscribers (double opt-in: add, then confirm)."
-)
+app = group_app("subscribers")
 
 TokenArg = Annotated[
     str,
@@ -67,6 +66,10 @@ def subscriber_view(subscriber: Subscriber) -> dict[str, Any]:
 
 def _zone(application: App) -> ZoneInfo:
     """The plan's timezone for showing times (stored times are UTC); UTC if it is unclear."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from engine.errors import DriftplanError
+
     try:
         return ZoneInfo(application.plans.current().workflow.document.timezone)
     except (DriftplanError, ZoneInfoNotFoundError, ValueError):
@@ -76,6 +79,8 @@ def _zone(application: App) -> ZoneInfo:
 def _default_audience(valid: list[str]) -> str:
     if len(valid) == 1:
         return valid[0]
+    from engine.errors import CommandError
+
     known = ", ".join(f"'{name}'" for name in valid) or "-"
     raise CommandError(
         t("subscriber_name_audience", "en", known=known),
@@ -141,6 +146,8 @@ def confirm_command(
 
     def body() -> None:
         application = app_from(data, lang)
+        from engine.domain.tokens import token_from_link
+
         stored = application.service.subscriptions.confirm(token_from_link(token))
         _report(application, stored, "subscriber_confirmed", as_json)
 
@@ -155,6 +162,8 @@ def unsubscribe_command(
 
     def body() -> None:
         application = app_from(data, lang)
+        from engine.domain.tokens import token_from_link
+
         stored = application.service.subscriptions.unsubscribe(token_from_link(token))
         _report(application, stored, "subscriber_unsubscribed", as_json)
 
@@ -184,7 +193,7 @@ def list_command(
             out_console.print(t("subscriber_none", language))
             return
         zone = _zone(application)
-        table = Table()
+        table = new_table()
         for column in ("audience", "email", "name", "status", "created", "confirmed_at"):
             table.add_column(t(f"subscriber_{column}", language))
         for s in found:

@@ -21,11 +21,8 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.markup import escape
 
-from engine.cli.common import err_console, error_language
-from engine.texts import t
-from engine.texts.usage import swedish_usage, swedish_usage_line
+from engine.cli.common import err_console, error_language, escape, t
 
 SERVICES = ("worker", "serve")  # commands that run until stopped: their output is a log
 
@@ -50,6 +47,8 @@ def _log_to_terminal(args: Sequence[str]) -> None:
 
 def print_usage_error(error: typer.TyperException, language: str) -> None:
     """A usage error as three lines: the usage, where help is, and what is wrong."""
+    from engine.texts.usage import swedish_usage, swedish_usage_line
+
     ctx = getattr(error, "ctx", None)  # set on usage errors; click documents it
     message = error.format_message()
     if ctx is not None:
@@ -60,16 +59,24 @@ def print_usage_error(error: typer.TyperException, language: str) -> None:
     err_console.print(f"[bold red]{t('usage_error', language)}:[/] {escape(text)}")
 
 
-def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> None:
-    """Run the command line and exit with its code; usage errors in the user's language."""
+def run_app(
+    app: typer.Typer, args: Sequence[str] | None = None, prog_name: str = "driftplan"
+) -> None:
+    """Run the command line and exit with its code; usage errors in the user's language.
+
+    `prog_name` is how usage lines name the command: a group's app run as the root of its
+    command lines (`engine.cli.app.main`) is `driftplan GROUP`, and `args` are its own."""
     argv = list(sys.argv[1:] if args is None else args)
     _log_to_terminal(argv)
     try:
-        code = app(argv, standalone_mode=False, prog_name="driftplan")
+        code = app(argv, standalone_mode=False, prog_name=prog_name)
     except typer.TyperException as error:
-        # With no arguments a group prints its help and raises this to end with code 2;
+        # With no arguments a group raises this, carrying its help page, to end with code 2;
         # Typer tells it from other errors by its name, and so do we (its class is private).
-        if type(error).__name__ != "NoArgsIsHelpError":
+        # The page goes to standard output, where `--help` prints it.
+        if type(error).__name__ == "NoArgsIsHelpError":
+            typer.echo(error.format_message())
+        else:
             print_usage_error(error, _language(argv))
         sys.exit(getattr(error, "exit_code", 2))
     except typer.Abort:

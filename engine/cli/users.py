@@ -11,13 +11,21 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from engine.cli.common import DataOpt, JsonOpt, LangOpt, app_from, emit_json, out_console, run
-from engine.errors import CommandError
-from engine.texts import t as _t
+from engine.cli.common import (
+    DataOpt,
+    JsonOpt,
+    LangOpt,
+    app_from,
+    emit_json,
+    escape,
+    out_console,
+    run,
+)
+from engine.cli.common import t as _t
+from engine.cli.help import group_app
 
-app = typer.Typer(no_args_is_help=True, help="Web sign-in: passwords and API tokens.")
+app = group_app("users")
 
 
 @app.command("set-password")
@@ -39,6 +47,8 @@ def set_password(
         else:
             password = getpass.getpass(_t("user_prompt", language, person=person))
             if getpass.getpass(_t("user_again", language)) != password:
+                from engine.errors import CommandError
+
                 raise CommandError(_t("user_mismatch", "en"), sv=_t("user_mismatch", "sv"))
         application.service.accounts.set_password(person, password)
         out_console.print(escape(_t("user_password_set", language, person=person)))

@@ -11,9 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import DataOpt, app_from, out_console, run
-from engine.texts import t
-from engine.worker import Worker
+from engine.cli.common import DataOpt, app_from, out_console, run, t
 
 app = typer.Typer()
 
@@ -44,6 +42,8 @@ def worker(
     """Run the timers (APScheduler, leader-locked) and the outbox dispatcher."""
 
     def body() -> None:
+        from engine.worker import Worker
+
         application = app_from(data)
         language = application.settings.lang
         runner = Worker(application)
