@@ -11,6 +11,12 @@ machine when an incident ended or a day has passed (`engine.service.anchors`; by
 only, so that several workers send one anchor). `run_once` does one round of all three, for
 cron and tests; `run` keeps going until it is told to stop.
 
+Delivery comes before the anchor in every round: a commit (a declaration, say) both moves the
+audit chain's head and queues its banner and e-mails, and the anchor it makes due is not urgent
+while the banner is, so the banner does not wait for the anchor's reads and write. The anchor's
+own message then goes out at once: its commit rings the outbox bell like any other
+(`engine.store.wakeups`), and `run_once` delivers again after writing one.
+
 Everything it uses comes wired from `engine.bootstrap`; `driftplan worker` only parses options,
 installs signal handlers and prints.
 """
@@ -21,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,11 +65,21 @@ class Worker:
         return self.alarm is not None and self.alarm.leader
 
     def run_once(self) -> Round:
-        """Fire every due timer, write an anchor if one is due, then deliver every due
-        message (the anchor too), once."""
+        """Fire every due timer, deliver every due message, then write an anchor if one is due
+        and deliver it too, once. `Round.delivery` counts both deliveries."""
         fired = sum(1 for result in self.app.timers.fire_due() if result.fired)
+        delivery = self.app.dispatcher.deliver_due()
         anchor = self.app.anchors.run()
-        return Round(fired, self.app.dispatcher.deliver_due(), anchor)
+        if anchor is not None:
+            more = self.app.dispatcher.deliver_due()
+            delivery = replace(
+                delivery,
+                sent=delivery.sent + more.sent,
+                retrying=delivery.retrying + more.retrying,
+                dead=delivery.dead + more.dead,
+                messages=[*delivery.messages, *more.messages],
+            )
+        return Round(fired, delivery, anchor)
 
     def _anchor(self) -> None:
         # A failing anchor must not stop delivery; the next round tries again.
@@ -84,8 +100,10 @@ class Worker:
         """Run until `stop` is set: the alarm clock fires timers (sweeping every `sweep` seconds
         for leadership and timers armed elsewhere, and whenever a commit may have armed some)
         while this thread delivers the outbox whenever a commit queued messages, and every
-        `interval` seconds in any case. Afterwards the alarm clock is stopped and the
-        dispatcher's channel connections closed.
+        `interval` seconds in any case, and then, as the leader, writes an anchor if one is
+        due (whose commit rings the bell again, so it is delivered without waiting for the
+        poll). Afterwards the alarm clock is stopped and the dispatcher's channel connections
+        closed.
 
         `on_start` is called once the alarm clock runs; `on_stop` after everything is shut
         down, also when delivery raised (it is not called if the alarm clock never started).
@@ -100,9 +118,9 @@ class Worker:
                 on_start()
             try:
                 while not stop.is_set():
+                    self.app.dispatcher.deliver_due()
                     if alarm.leader:
                         self._anchor()
-                    self.app.dispatcher.deliver_due()
                     self._wait(stop, interval)
             finally:
                 unsubscribe()

@@ -49,6 +49,11 @@ class IncidentRepository(Protocol):
         """One page of the listing, reading about `query.limit` rows (engine.domain.paging)."""
         ...
 
+    def newest_by_version(self) -> builtins.list[Incident]:
+        """The newest incident (by `created_at`, then id) of each workflow and plan version
+        incidents were pinned to, newest first: one row per plan version, not per incident."""
+        ...
+
     def update(self, incident: Incident) -> None: ...
 
 

@@ -11,7 +11,13 @@ someone holding the audit key (see `engine.store.audit`).
 
 `Anchors.run` writes the message in its own transaction and remembers the last anchor in
 `meta` (`audit_anchor`), and each ended incident it covered (`audit_anchor:end:<id>`). The
-worker calls it every round; without new events it costs one read of the chain's head.
+worker calls it every round; without new events it costs one read of the chain's head. After
+one (every command moves the head) it reads one incident per plan version
+(`IncidentRepository.newest_by_version`) and, when an anchor may be due, the incidents closed
+since the last one (a range of the listing index): never every stored incident (issue #13).
+What reaches Python stays flat however many incidents are kept; the database still ranks the
+key columns of every incident for the newest per version (on SQLite about 15 ms for 10,000
+incidents, against 200 ms for reading them all as before).
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,6 +34,7 @@ from engine.definition.definition import Definition
 from engine.definition.durations import format_duration
 from engine.definition.schema import AuditAnchor
 from engine.domain.model import Incident, Message, MessageStatus
+from engine.domain.paging import MAX_LIMIT, IncidentQuery, PageKey
 from engine.ports import UnitOfWork
 from engine.service.addressing import dedupe
 from engine.service.workspace import Workspace
@@ -40,6 +47,10 @@ INSTALLATION_ID = "installation_id"  # meta: a random id naming this installatio
 # (a command that closed one may commit a little after an anchor read the incidents).
 GRACE = timedelta(days=1)
 IDLE = timedelta(hours=1)  # re-check this often when no plan asks for anchors
+PAGE = MAX_LIMIT  # ended incidents are read this many at a time
+# A position above every closed row of the listing order: a page after it skips the open
+# section and reads closed incidents only, newest first, through the listing's index.
+_CLOSED_ONLY = PageKey(True, datetime.max.replace(tzinfo=UTC), "")
 
 
 class Head(Protocol):
@@ -65,6 +76,16 @@ class AnchorSent:
     @property
     def anchor(self) -> str:
         return f"{self.seq}:{self.hash}"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A plan with an anchor channel: the definition of its newest incident pinned to a version
+    that has one, and that incident (the carrier of its anchor unless one of its incidents
+    ended)."""
+
+    definition: Definition
+    newest: Incident
 
 
 @dataclass(frozen=True)
@@ -103,22 +124,17 @@ class Anchors:
         if not plans:
             self._quiet_until = now + IDLE
             return None
-        every = min(_spec(d).every for d, _ in plans.values())
+        every = min(_spec(p.definition).every for p in plans.values())
         # Lock each carrier's row: of two processes anchoring at once, the second waits here and
         # then reads the first one's `audit_anchor` (PostgreSQL; SQLite serializes writers).
-        for _, incidents in sorted(plans.values(), key=lambda p: p[1][0].id):
-            uow.incidents.get(incidents[0].id, for_update=True)
+        for plan in sorted(plans.values(), key=lambda p: p.newest.id):
+            uow.incidents.get(plan.newest.id, for_update=True)
         last = _last(uow.meta.get(LAST_ANCHOR))
         if last is not None and last.seq >= head.seq:
             self._quiet_until = last.at + every
             return None  # nothing new since the last anchor
         since = (last.at if last is not None else now - every) - GRACE
-        ended = [
-            i
-            for _, incidents in plans.values()
-            for i in incidents
-            if i.closed and i.updated_at >= since and uow.meta.get(ENDED + i.id) is None
-        ]
+        ended = self._ended(uow, plans, since)
         if not ended and last is not None and now - last.at < every:
             self._quiet_until = last.at + every
             return None
@@ -126,8 +142,9 @@ class Anchors:
         reason = "every" if not ended else "ended"
         installation_id = uow.meta.setdefault(INSTALLATION_ID, uuid.uuid4().hex)
         messages = []
-        for definition, incidents in plans.values():
-            carrier = next((i for i in incidents if i.id in ended_ids), incidents[0])
+        for workflow, plan in plans.items():
+            carrier = next((i for i in ended if i.workflow == workflow), plan.newest)
+            definition = plan.definition
             text = self._text(definition, head, now, reason, sorted(ended_ids), installation_id)
             messages.append(self._message(uow, definition, carrier, head, now, *text))
         uow.messages.add_many(messages)
@@ -138,17 +155,42 @@ class Anchors:
         self._quiet_until = now + every
         return AnchorSent(head.seq, head.hash, tuple(sorted(ended_ids)), len(messages))
 
-    def _plans(self, uow: UnitOfWork) -> dict[str, tuple[Definition, list[Incident]]]:
-        """Each plan with an anchor channel: its newest definition and its incidents, newest
-        first (as the store lists them)."""
-        plans: dict[str, tuple[Definition, list[Incident]]] = {}
-        for incident in uow.incidents.list(include_closed=True):
+    def _plans(self, uow: UnitOfWork) -> dict[str, _Plan]:
+        """Each plan (workflow) with an anchor channel, by workflow, the most recently active
+        first. A plan version without one does not count: the plan is the newest version with
+        one that an incident was pinned to."""
+        plans: dict[str, _Plan] = {}
+        for incident in uow.incidents.newest_by_version():  # newest first
+            if incident.workflow in plans:
+                continue  # an older version of a plan already found
             definition = self.workspace.definition_of(uow, incident)
-            if _anchor_of(definition) is None:
-                continue
-            found = plans.setdefault(incident.workflow, (definition, []))
-            found[1].append(incident)
+            if _anchor_of(definition) is not None:
+                plans[incident.workflow] = _Plan(definition, incident)
         return plans
+
+    def _ended(self, uow: UnitOfWork, plans: dict[str, _Plan], since: datetime) -> list[Incident]:
+        """The ended incidents no anchor covered yet: closed ones updated at or after `since`
+        and pinned to a plan version with an anchor channel, newest first (by `created_at`,
+        then id: the first of a plan's carries its anchor). Read a page at a time from the
+        closed section of the listing index, so only incidents closed since are read."""
+        found: list[Incident] = []
+        query = IncidentQuery(limit=PAGE, closed=None, since=since, after=_CLOSED_ONLY)
+        while True:
+            page = uow.incidents.page(query)
+            found.extend(
+                incident
+                for incident in page.items
+                if incident.closed
+                and incident.workflow in plans
+                and _anchor_of(self.workspace.definition_of(uow, incident)) is not None
+                and uow.meta.get(ENDED + incident.id) is None
+            )
+            if page.next is None:
+                break
+            query = replace(query, after=page.next)
+        found.sort(key=lambda i: i.id)
+        found.sort(key=lambda i: i.created_at, reverse=True)
+        return found
 
     def _text(
         self,

@@ -75,6 +75,24 @@ _UPDATE_INCIDENT = sa.update(t.incidents).where(
 _INCIDENT_VERSION = sa.select(t.incidents.c.row_version).where(
     t.incidents.c.id == sa.bindparam("b_id")
 )
+# The newest incident of each workflow and plan version: ranked over the key columns only, so
+# that the window's sort holds narrow rows, and only the winners are read whole (by key).
+_NEWEST_FIRST = (t.incidents.c.created_at.desc(), t.incidents.c.id)
+_RANKED = sa.select(
+    t.incidents.c.id,
+    sa.func.row_number()
+    .over(
+        partition_by=(t.incidents.c.workflow, t.incidents.c.definition_sha256),
+        order_by=_NEWEST_FIRST,
+    )
+    .label("rank"),
+).subquery()
+_NEWEST_BY_VERSION = (
+    sa.select(t.incidents)
+    .join(_RANKED, _RANKED.c.id == t.incidents.c.id)
+    .where(_RANKED.c.rank == 1)
+    .order_by(*_NEWEST_FIRST)
+)
 _CHAIN_HEAD = _GET_INCIDENT_LOCKED  # the whole row: moving the head re-seals it
 _INSERT_EVENT = sa.insert(t.events)
 _MOVE_CHAIN_HEAD = sa.update(t.incidents).where(t.incidents.c.id == sa.bindparam("b_id"))
@@ -188,6 +206,12 @@ class IncidentRepository(Repository):
         return read_page(
             self._uow, query, lambda row: Incident(**row_fields(row, _INCIDENT_FIELDS))
         )
+
+    def newest_by_version(self) -> builtins.list[Incident]:
+        """The newest incident of each workflow and plan version, newest first (one grouped
+        query: a row per plan version reaches Python, however many incidents are stored)."""
+        rows = self._uow.execute(_NEWEST_BY_VERSION).mappings()
+        return [Incident(**row_fields(row, _INCIDENT_FIELDS)) for row in rows]
 
     def update(self, incident: Incident) -> None:
         """Save the incident if nobody changed it since it was loaded, and bump its row version.

@@ -92,6 +92,13 @@ class MemoryIncidents(Repository):
             closed_left_out=len(closed) - min(cap, len(closed)),
         )
 
+    def newest_by_version(self) -> builtins.list[Incident]:
+        """The first incident of each workflow and plan version in `list`'s order."""
+        newest: dict[tuple[str, str], Incident] = {}
+        for incident in self.list(include_closed=True):
+            newest.setdefault((incident.workflow, incident.definition_sha256), incident)
+        return [*newest.values()]
+
     def update(self, incident: Incident) -> None:
         expected = incident.row_version
         row = fresh(replace(incident, row_version=expected + 1))
