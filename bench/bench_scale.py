@@ -1,19 +1,22 @@
 """Benchmark how CLI commands and the idle worker scale from 10 to 10,000 stored incidents.
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_scale.py [--large 10000] [--runs 5]
-[--idle 10] [--strict]``.
+[--idle 20] [--settle 15] [--keep DIR] [--strict]``.
 
 Two data folders (SQLite) are filled through the service in-process with the SAMSA plan and the
 example directory: one with 10 incidents, one with `--large` (default 10,000). Every incident is
 declared (so each has its open `update_due` timer: 10,000 open timers in the large folder) and
-one in ten is restored, so both open and closed incidents exist. Then, per folder, in cold
-processes of the installed `driftplan` script: `incident list`, `incident show ID` and
-`incident fire ID post_update` (medians of `--runs` after a warm-up), and the worker's idle CPU:
-`driftplan worker` runs for a settling period, then its CPU time (from /proc/PID/stat) is read
-over `--idle` seconds, as a share of one core. The outbox is emptied before, so the worker only
-keeps its timers and polls. Target from issue #13: each measurement on the large folder <= 1.2x
+one in ten is restored, so both open and closed incidents exist. Then, in cold processes of
+the installed `driftplan` script: `incident list`, `incident show ID` and `incident fire ID
+post_update` (medians of `--runs` after a warm-up), and the worker's idle CPU: `driftplan
+worker` runs for `--settle` seconds (start-up schedules every open timer), then its CPU time
+(from /proc/PID/stat) is read over `--idle` seconds, as a share of one core. The outbox is
+emptied before, so the worker only keeps its timers and polls. Both folders are filled first
+and then measured turn about (small, large, small, large, ...), so that a neighbour's load
+falls on both sides alike. Target from issue #13: each measurement on the large folder <= 1.2x
 the same on the small one (for CPU: the large folder's share <= 1.2x the small's + 0.2 points,
-since both are near zero). Filling 10,000 incidents takes a few minutes.
+since both are near zero). Filling 10,000 incidents and delivering their 55,000 messages once
+takes about half an hour here: `--keep DIR` fills DIR once and reuses it on later runs.
 """
 
 from __future__ import annotations
@@ -104,14 +107,19 @@ def fill(data: Path, count: int) -> str:
     return last
 
 
-def timed(args: list[str], env: dict[str, str], runs: int) -> float:
-    subprocess.run(args, env=env, check=True, capture_output=True)
-    samples = []
+def timed_pair(
+    commands: dict[int, list[str]], envs: dict[int, dict[str, str]], runs: int
+) -> dict[int, float]:
+    """Median seconds per folder size of one command, the sizes run turn about."""
+    for size, args in commands.items():  # warm-up
+        subprocess.run(args, env=envs[size], check=True, capture_output=True)
+    samples: dict[int, list[float]] = {size: [] for size in commands}
     for _ in range(runs):
-        start = time.perf_counter_ns()
-        subprocess.run(args, env=env, check=True, capture_output=True)
-        samples.append((time.perf_counter_ns() - start) / 1e9)
-    return statistics.median(samples)
+        for size, args in commands.items():
+            start = time.perf_counter_ns()
+            subprocess.run(args, env=envs[size], check=True, capture_output=True)
+            samples[size].append((time.perf_counter_ns() - start) / 1e9)
+    return {size: statistics.median(values) for size, values in samples.items()}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -119,13 +127,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def idle_cpu(env: dict[str, str], seconds: float) -> float:
-    """The worker's CPU share of one core over `seconds`, after it settled."""
+def idle_cpu(env: dict[str, str], seconds: float, settle: float) -> float:
+    """The worker's CPU share of one core over `seconds`, after `settle` seconds."""
     worker = subprocess.Popen(
         [DRIFTPLAN, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        time.sleep(8)  # start-up: imports, the leader lock, scheduling every open timer
+        time.sleep(settle)  # start-up: imports, the leader lock, scheduling every open timer
         before, start = cpu_seconds(worker.pid), time.monotonic()
         time.sleep(seconds)
         return (cpu_seconds(worker.pid) - before) / (time.monotonic() - start)
@@ -134,15 +142,49 @@ def idle_cpu(env: dict[str, str], seconds: float) -> float:
         worker.wait(timeout=60)
 
 
-def measure(data: Path, incident: str, runs: int, idle: float) -> dict[str, float]:
-    env = environment(data)
-    fire = [DRIFTPLAN, "incident", "fire", incident, "post_update", "--as", OPERATOR]
-    return {
-        "incident list": timed([DRIFTPLAN, "incident", "list"], env, runs),
-        "incident show": timed([DRIFTPLAN, "incident", "show", incident], env, runs),
-        "incident fire": timed([*fire, "--set", "details=Felsökning pågår"], env, runs),
-        "worker idle CPU": idle_cpu(env, idle),
+def measure(
+    folders: dict[int, tuple[Path, str]], runs: int, idle: float, settle: float
+) -> dict[int, dict[str, float]]:
+    """Every measurement for every folder, the folders turn about."""
+    envs = {size: environment(data) for size, (data, _) in folders.items()}
+    commands = {
+        "incident list": {size: [DRIFTPLAN, "incident", "list"] for size in folders},
+        "incident show": {
+            size: [DRIFTPLAN, "incident", "show", incident]
+            for size, (_, incident) in folders.items()
+        },
+        "incident fire": {
+            size: [
+                *(DRIFTPLAN, "incident", "fire", incident, "post_update", "--as", OPERATOR),
+                *("--set", "details=Felsökning pågår"),
+            ]
+            for size, (_, incident) in folders.items()
+        },
     }
+    results: dict[int, dict[str, float]] = {size: {} for size in folders}
+    for what, pair in commands.items():
+        for size, value in timed_pair(pair, envs, runs).items():
+            results[size][what] = value
+    shares: dict[int, list[float]] = {size: [] for size in folders}
+    for _ in range(2):
+        for size in folders:
+            shares[size].append(idle_cpu(envs[size], idle, settle))
+    for size, values in shares.items():
+        results[size]["worker idle CPU"] = statistics.mean(values)
+    return results
+
+
+def filled(folder: Path, size: int) -> tuple[Path, str]:
+    """The data folder for `size` incidents in `folder`, filled unless it already is."""
+    data = folder / f"data-{size}"
+    marker = folder / f"data-{size}.incident"
+    if marker.exists():
+        print(f"reusing {data} ({size} incidents)", flush=True)
+        return data, marker.read_text().strip()
+    print(f"filling {size} incidents ...", flush=True)
+    incident = fill(data, size)
+    marker.write_text(incident)
+    return data, incident
 
 
 def main() -> int:
@@ -150,16 +192,17 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=10)
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--idle", type=float, default=20.0)
+    parser.add_argument("--settle", type=float, default=15.0)
+    parser.add_argument("--keep", type=Path, help="fill this folder once and reuse it")
     parser.add_argument("--strict", action="store_true")
     options = parser.parse_args()
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
-        for size in (options.small, options.large):
-            data = Path(folder) / f"data-{size}"
-            print(f"filling {size} incidents ...", flush=True)
-            incident = fill(data, size)
-            results[size] = measure(data, incident, options.runs, options.idle)
+    sizes = (options.small, options.large)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
+        folder = options.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        folders = {size: filled(folder, size) for size in sizes}
+        results = measure(folders, options.runs, options.idle, options.settle)
     small, large = results[options.small], results[options.large]
     missed = []
     print(f"\n{'':18s} {options.small:>10} {options.large:>10}   ratio")

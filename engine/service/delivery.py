@@ -238,9 +238,7 @@ class Dispatcher:
             attempt.target, attempt.live = "(no recipients)", False
             return
         gated = attempt.addressed and getattr(channel, "reports_each_copy", False)
-        journal = AttemptJournal(
-            self.db, message.id, self.owner, self.policy.durable_every, background=gated
-        )
+        journal = AttemptJournal(self.db, message.id, self.owner, self.policy.durable_every)
         try:
             if gated:
                 self._send_copies(channel, outgoing, message, attempt, beat, journal)
@@ -270,7 +268,6 @@ class Dispatcher:
         if report is None:  # failed midway: the copies reported so far were served all the same
             attempt.add(message, gate.results, at)
             return
-        journal.settle()  # the last copy's record (`LeaseLost` if the lease went meanwhile)
         attempt.target, attempt.live = report.target, report.live
         attempt.add(message, report.results, at)
 

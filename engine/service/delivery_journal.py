@@ -17,7 +17,6 @@ need only survive the process being killed (see `DispatchPolicy`). `CopyJournal`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from engine.domain.model import DeliveryResult
 from engine.ports import JournalStore, JournalWriter, RecipientResult, Store
@@ -48,96 +47,38 @@ class UnitJournalWriter:
 class AttemptJournal:
     """Records one attempt's results as they come; `LeaseLost` when the lease is gone.
 
-    With `background`, records are written on a thread of their own (which also owns the
-    writer: a SQLite connection stays in the thread that opened it) while the caller goes on,
-    and `settle` waits for the latest. The e-mail channel settles just before each copy's DATA,
-    so a record is written while the next copy's MAIL and RCPT go back and forth with the
-    server: each copy is still recorded before the next one is delivered, and recording costs
-    the fan-out almost nothing (inline it was a quarter of the time of a local relay).
+    Each record is written before `record` returns, in the caller's thread. (Written on a
+    thread of its own while the next copy's MAIL and RCPT went to the server, a record cost the
+    fan-out more, not less: measured with a local relay, the handing over between threads ate
+    what the overlap saved; see bench/README.md, bench_inform.py.)
     """
 
-    def __init__(
-        self,
-        store: Store,
-        message_id: str,
-        owner: str,
-        durable_every: int,
-        *,
-        background: bool = False,
-    ) -> None:
-        self._store = store
-        self._message_id = message_id
-        self._owner = owner
-        self._durable_every = max(1, durable_every)
-        self._writer: JournalWriter | None = None
-        self._thread = (
-            ThreadPoolExecutor(1, thread_name_prefix="delivery-journal") if background else None
+    def __init__(self, store: Store, message_id: str, owner: str, durable_every: int) -> None:
+        self._writer: JournalWriter = (
+            store.journal_writer(message_id, owner)
+            if isinstance(store, JournalStore)
+            else UnitJournalWriter(store, message_id, owner)
         )
-        self._pending: Future[bool] | None = None
-        self.count = 0  # entries handed over so far (the next one's number)
+        self._durable_every = max(1, durable_every)
+        self.count = 0  # entries written so far (the next one's number)
 
     def record(self, entries: Sequence[DeliveryResult]) -> None:
-        """Write the entries and wait for them."""
-        self.record_later(entries)
-        self.settle()
-
-    def record_later(self, entries: Sequence[DeliveryResult]) -> None:
-        """Hand the entries over (after the previous ones are written); `settle` waits."""
-        self.settle()
         if not entries:
             return
         after = self.count + len(entries)
         # Durable when this record reaches the next multiple of `durable_every`.
         durable = after // self._durable_every > self.count // self._durable_every
-        args = (self.count, list(entries), durable)
-        if self._thread is None:
-            self._pending = Future()
-            try:
-                self._pending.set_result(self._write(*args))
-            except Exception as exc:
-                self._pending.set_exception(exc)
-        else:
-            self._pending = self._thread.submit(self._write, *args)
+        if not self._writer.add(self.count, entries, durable=durable):
+            raise LeaseLost
         self.count = after
 
-    def settle(self) -> None:
-        """Wait for the latest record; `LeaseLost` if the lease was gone, or its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.result():
-            raise LeaseLost
-
     def close(self) -> None:
-        """Wait for what is pending (its outcome is the caller's `settle`'s to report) and
-        release the writer."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            wait([pending])
-        if self._thread is None:
-            self._close_writer()
-            return
-        self._thread.submit(self._close_writer).result()
-        self._thread.shutdown()
-
-    def _write(self, seq: int, entries: list[DeliveryResult], durable: bool) -> bool:
-        if self._writer is None:
-            store, message_id, owner = self._store, self._message_id, self._owner
-            self._writer = (
-                store.journal_writer(message_id, owner)
-                if isinstance(store, JournalStore)
-                else UnitJournalWriter(store, message_id, owner)
-            )
-        return self._writer.add(seq, entries, durable=durable)
-
-    def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._writer.close()
 
 
 class CopyJournal:
-    """The gate between a channel's copies: each copy's result handed to the journal as soon
-    as it is known, and before the next copy is delivered the lease checked and that record
-    waited for.
+    """The gate between a channel's copies: each copy's result recorded as soon as it is known
+    (so before the next copy goes), and the lease checked before each copy is delivered.
 
     `results` keeps what was reported, for an attempt that ends in an exception before the
     channel's own report (those recipients were served all the same).
@@ -158,8 +99,7 @@ class CopyJournal:
     def before_copy(self) -> None:
         if self._lease_lost():
             raise LeaseLost
-        self._journal.settle()  # the previous copy is recorded before this one is delivered
 
     def copied(self, result: RecipientResult) -> None:
         self.results.append(result)
-        self._journal.record_later([self._entry(result)])
+        self._journal.record([self._entry(result)])

@@ -293,6 +293,9 @@ delivery_journal = sa.Table(
     sa.Column("message_id", sa.String(), primary_key=True),
     sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("entry", sa.Text(), nullable=False),
+    # SQLite: the rows live in the primary key's own b-tree, so a record writes one page, not
+    # a table page and an index page (half the WAL traffic of a recipient).
+    sqlite_with_rowid=False,
 )
 
 meta = sa.Table(

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(), primary_key=True),
         sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("entry", sa.Text(), nullable=False),
+        # SQLite: rows in the primary key's b-tree, one page written per record (not two).
+        sqlite_with_rowid=False,
     )
     conn = op.get_bind()
     old = conn.execute(sa.select(_meta).where(_meta.c.key.startswith(_PREFIX))).all()
