@@ -18,10 +18,13 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from engine.domain.model import Incident
 from engine.errors import InvalidField
+
+if TYPE_CHECKING:  # only named in annotations: the CLI imports paging without the domain model
+    from engine.domain.model import Incident
 
 # Rows per page unless the caller says otherwise, and the most a caller may ask for at once
 # (a page is rendered whole: the cap keeps one request's cost bounded).
