@@ -8,7 +8,7 @@ the SMTP session itself are `channels.smtp_connection`'s). `NewsletterChannel` a
 Plain e-mail copies differ only in `To` (same Message-ID, Date and bodies; see `channels.mime`),
 so they are serialised once per message and each copy is its `To` line plus those bytes (kept
 for the next call too: a retry hands over the same message again). Newsletter and calendar
-copies differ in their bodies and are built per recipient.
+copies differ in their bodies and are built per recipient, each just before it is sent.
 
 The channel `reports_each_copy`: the dispatcher hands it the whole list, and it calls the
 message's `gate` (`engine.ports.CopyGate`) between RCPT and DATA of each copy and with each
@@ -28,12 +28,13 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields, replace
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
+from functools import partial
 from typing import ClassVar
 
 from channels.declarations import BUILTIN_SETTINGS
@@ -187,33 +188,44 @@ class EmailChannel:
 
     def _payloads(
         self, message: OutgoingMessage
-    ) -> tuple[list[tuple[str, bytes]], list[RecipientResult]]:
-        """Each recipient's bytes on the wire (SMTP needs CRLF; smtplib sends bytes as is).
+    ) -> tuple[list[tuple[str, Callable[[], bytes]]], list[RecipientResult]]:
+        """Each mailbox's address and how to make its bytes on the wire (SMTP needs CRLF;
+        smtplib sends bytes as is), made as the copy is sent; the refused addresses.
 
         When every copy is the same but for `To` (plain e-mail: `compose` not overridden), the
         copies share one serialised message (`_shared_copy`) and only the `To` line is made per
         recipient: building a MIME message per recipient cost most of a large fan-out's time.
+        Otherwise (newsletter, calendar) each copy is built just before it is sent, so that the
+        first copy of a long list does not wait for all the others to be built.
         """
-        if type(self).compose is not EmailChannel.compose:
-            prepared, invalid = self._prepare(message)
-            return [(a, e.as_bytes(policy=SMTP_POLICY)) for a, e in prepared], invalid
-        payloads: list[tuple[str, bytes]] = []
+        per_recipient = type(self).compose is not EmailChannel.compose
+        payloads: list[tuple[str, Callable[[], bytes]]] = []
         refused: list[RecipientResult] = []
         seen: set[str] = set()
         for recipient in message.recipients:
             key = recipient.address.strip().lower()
             if key in seen:
-                continue
+                continue  # one copy per mailbox, even if a person is on two lists
             seen.add(key)
             try:
+                if per_recipient:
+                    to = recipient_address(recipient)
+                    build = partial(self._composed, message, recipient, to)
+                    payloads.append((to.addr_spec, build))
+                    continue
                 name, addr = recipient_parts(recipient)
             except ValueError as exc:
                 refused.append(
                     RecipientResult(recipient.address, RecipientStatus.PERMANENT, str(exc))
                 )
                 continue
-            payloads.append((addr, to_header(name, addr) + self._shared_copy(message)))
+            data = to_header(name, addr) + self._shared_copy(message)
+            payloads.append((addr, partial(bytes, data)))
         return payloads, refused
+
+    def _composed(self, message: OutgoingMessage, recipient: Recipient, to: Address) -> bytes:
+        """One recipient's own copy, serialised; `ValueError` when it cannot have one."""
+        return self.compose(message, recipient, to).as_bytes(policy=SMTP_POLICY)
 
     def _shared_copy(self, message: OutgoingMessage) -> bytes:
         """The serialised message without `To`, built once per message and kept for the next
@@ -235,13 +247,20 @@ class EmailChannel:
         return data
 
     def _send(
-        self, prepared: Sequence[tuple[str, bytes]], gate: CopyGate | None
+        self, prepared: Sequence[tuple[str, Callable[[], bytes]]], gate: CopyGate | None
     ) -> list[RecipientResult]:
         assert self._config is not None and self._connection is not None
         sender = self._sender
         before_data = gate.before_copy if gate is not None else None
         results: list[RecipientResult] = []
-        for index, (address, data) in enumerate(prepared):
+        for index, (address, build) in enumerate(prepared):
+            try:
+                data = build()
+            except ValueError as exc:  # this recipient cannot have a copy (see `compose`)
+                results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
+                if gate is not None:
+                    gate.copied(results[-1])
+                continue
             try:
                 self._connection.send(sender, address, data, before_data)
             except smtplib.SMTPRecipientsRefused as exc:

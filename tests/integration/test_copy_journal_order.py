@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from channels.smtp_email import EmailChannel
 from engine.bootstrap import App
 from engine.domain.model import RecipientStatus
 from engine.ports import OutgoingMessage, Recipient, RecipientResult
@@ -27,7 +28,7 @@ from engine.service.delivery_attempt import LeaseLost
 from engine.store import Database
 from tests.app_helpers import DECLARE, OPERATOR, FakeClock, make_app, make_dispatcher
 from tests.app_helpers import write_directory as directory_with
-from tests.channel_helpers import free_port
+from tests.channel_helpers import SmtpServer, free_port, make_message
 
 ADDRESSES = [f"s{i:03d}@kommun.example.se" for i in range(60)]
 
@@ -179,3 +180,47 @@ def test_a_lost_lease_abandons_the_next_copy_before_data_and_keeps_the_connectio
         assert handler.accepted[before:] == ["after@kommun.example.se"]
     finally:
         dispatcher.close()
+
+
+class ComposeLogging(EmailChannel):
+    """An e-mail channel whose copies differ per recipient (as newsletter and calendar copies
+    do), noting when each is built; one recipient cannot have a copy."""
+
+    def __init__(self, settings: dict[str, str], log: list[str], *, data_dir: str) -> None:
+        super().__init__(settings, data_dir=data_dir)
+        self.log = log
+
+    def compose(self, message: OutgoingMessage, recipient: Recipient, to: Any) -> Any:
+        if recipient.address.startswith("nej"):
+            raise ValueError("no copy for this one")
+        self.log.append(f"built {recipient.address}")
+        return super().compose(message, recipient, to)
+
+
+def test_copies_built_per_recipient_are_built_as_they_are_sent(tmp_path: Path) -> None:
+    """Each per-recipient copy is built just before it goes, not all before the first one
+    (a 5,000-subscriber newsletter waited for 5,000 builds); one that cannot be built is a
+    permanent result for that recipient only."""
+    log: list[str] = []
+    server = SmtpServer().start()
+    original = server.handler.handle_DATA
+
+    async def noting(srv: Any, session: Any, envelope: Any) -> str:
+        log.extend(f"sent {rcpt}" for rcpt in envelope.rcpt_tos)
+        return await original(srv, session, envelope)
+
+    server.handler.handle_DATA = noting  # type: ignore[method-assign]
+    people = [Recipient(a, "") for a in ("a@x.se", "nej@x.se", "b@x.se", "c@x.se")]
+    channel = ComposeLogging(server.settings(), log, data_dir=str(tmp_path))
+    try:
+        report = channel.deliver(make_message(recipients=people))
+    finally:
+        channel.close()
+        server.stop()
+    assert log == [f"{step} {who}@x.se" for who in "abc" for step in ("built", "sent")]
+    assert [(r.address, r.status) for r in report.results] == [
+        ("a@x.se", RecipientStatus.SENT),
+        ("nej@x.se", RecipientStatus.PERMANENT),
+        ("b@x.se", RecipientStatus.SENT),
+        ("c@x.se", RecipientStatus.SENT),
+    ]
