@@ -7,7 +7,7 @@ import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from engine.domain.model import (
     Approval,
@@ -118,15 +118,9 @@ class MessageRepository(Protocol):
 
     def renew_lease(self, message_id: str, owner: str, until: datetime) -> bool: ...
 
-    # A message's delivery journal (engine.service.delivery): the per-recipient results of its
-    # running attempt that are not on the message row yet, one row each, numbered from 0.
-    def journal_add(
-        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
-    ) -> bool:
-        """Add `entries` as numbers seq, seq+1, ... while `owner` holds the message's lease;
-        False, and nothing written, when another dispatcher holds it now."""
-        ...
-
+    # A message's delivery journal (engine.service.delivery_journal): the per-recipient results
+    # of its running attempt that are not on the message row yet, in order. Written through
+    # `Store.journal_writer`; read and emptied here, with the message.
     def journal(self, message_id: str) -> builtins.list[DeliveryResult]: ...
 
     def journal_clear(self, message_id: str) -> None: ...
@@ -265,18 +259,12 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
-class Store(Protocol):
-    """Where state lives: opens units of work."""
-
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
-
-
 class JournalWriter(Protocol):
-    """Writes one message's delivery journal for the length of one attempt, a transaction per
-    `add` (see `MessageRepository.journal_add`); `close` ends it."""
+    """Writes one message's delivery journal for the length of one attempt; `close` ends it."""
 
     def add(self, seq: int, entries: Sequence[DeliveryResult], *, durable: bool) -> bool:
-        """Commit `entries` while the lease is held (False when it is not). Unless `durable`,
+        """Commit `entries`, numbered seq, seq+1, ..., while `owner` holds the message's lease;
+        False, and nothing written, when another dispatcher holds it now. Unless `durable`,
         the commit need not wait for the disk: it must survive the process being killed, not
         the machine losing power."""
         ...
@@ -284,10 +272,10 @@ class JournalWriter(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class JournalStore(Protocol):
-    """A store with a journal writer of its own (the SQL store: one connection held for the
-    attempt, commits that do not wait for the disk). Other stores get the dispatcher's
-    writer over plain units of work."""
+class Store(Protocol):
+    """Where state lives: opens units of work, and journal writers for the dispatcher (the SQL
+    store holds one connection per attempt: engine.store.delivery_journal)."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
 
     def journal_writer(self, message_id: str, owner: str) -> JournalWriter: ...

@@ -1,17 +1,17 @@
 """One attempt's delivery journal: each recipient recorded before the next copy goes.
 
 A dispatcher serving a list commits each recipient's result to the message's journal
-(`MessageRepository.journal_add`) before it lets the next copy go, in a statement that also
+(`Store.journal_writer`) before it lets the next copy go, in a statement that also
 checks that it still holds the message's lease. So a dispatcher killed mid-list leaves behind
 exactly who was served, and its successor resends at most the one copy that was in flight (with
 the same Message-ID); a dispatcher that lost its lease sends nothing more. When the attempt ends
 the results go onto the message row and the journal is emptied.
 
-`AttemptJournal` writes through the store's own writer where it has one (the SQL store holds
-one connection for the attempt: `engine.store.delivery_journal`), otherwise through a unit of
-work per record. Every `durable_every` recipients a record is committed durably; the others
-need only survive the process being killed (see `DispatchPolicy`). `CopyJournal` is the
-`CopyGate` a channel that reports each copy calls between copies.
+`AttemptJournal` writes through the store's journal writer (the SQL store's holds one
+connection for the attempt: `engine.store.delivery_journal`). Every `durable_every` recipients
+a record is committed durably; the others need only survive the process being killed (see
+`DispatchPolicy`). `CopyJournal` is the `CopyGate` a channel that reports each copy calls
+between copies.
 """
 
 from __future__ import annotations
@@ -19,29 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from engine.domain.model import DeliveryResult
-from engine.ports import JournalStore, JournalWriter, RecipientResult, Store
+from engine.ports import JournalWriter, RecipientResult, Store
 from engine.service.delivery_attempt import LeaseLost
 
-__all__ = ["AttemptJournal", "CopyJournal", "UnitJournalWriter"]
-
-
-class UnitJournalWriter:
-    """A journal writer over plain units of work, for stores without one of their own."""
-
-    def __init__(self, store: Store, message_id: str, owner: str) -> None:
-        self._store = store
-        self._message_id = message_id
-        self._owner = owner
-
-    def add(self, seq: int, entries: Sequence[DeliveryResult], *, durable: bool) -> bool:
-        with self._store.unit_of_work() as uow:
-            if not uow.messages.journal_add(self._message_id, self._owner, seq, entries):
-                return False
-            uow.commit()
-        return True
-
-    def close(self) -> None:
-        """Nothing is held between records."""
+__all__ = ["AttemptJournal", "CopyJournal"]
 
 
 class AttemptJournal:
@@ -54,11 +35,7 @@ class AttemptJournal:
     """
 
     def __init__(self, store: Store, message_id: str, owner: str, durable_every: int) -> None:
-        self._writer: JournalWriter = (
-            store.journal_writer(message_id, owner)
-            if isinstance(store, JournalStore)
-            else UnitJournalWriter(store, message_id, owner)
-        )
+        self._writer: JournalWriter = store.journal_writer(message_id, owner)
         self._durable_every = max(1, durable_every)
         self.count = 0  # entries written so far (the next one's number)
 

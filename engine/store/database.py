@@ -106,7 +106,7 @@ class Database:
 
     def journal_writer(self, message_id: str, owner: str) -> HeldJournalWriter:
         """A writer of one message's delivery journal on a connection held for the attempt
-        (`engine.store.delivery_journal`; an `engine.ports.store.JournalStore`)."""
+        (`engine.store.delivery_journal`)."""
         return HeldJournalWriter(self.engine, message_id, owner)
 
     def chain_head(self) -> ChainHead:

@@ -16,7 +16,7 @@ the last durable commit (copies then sent twice, with the same Message-ID).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,30 +24,12 @@ import sqlalchemy as sa
 from engine.domain.model import DeliveryResult
 from engine.store import tables as t
 
-__all__ = ["CLEAR", "READ", "HeldJournalWriter", "add_entries", "read_entries"]
+__all__ = ["CLEAR", "READ", "HeldJournalWriter", "read_entries"]
 
 _j = t.delivery_journal
 _m = t.messages
-# One statement per entry: the lease check and the insert together. RETURNING, because
-# psycopg reports no row count for an INSERT ... SELECT.
-_ADD = (
-    sa.insert(_j)
-    .from_select(
-        ["message_id", "seq", "entry"],
-        sa.select(
-            sa.bindparam("b_id", type_=sa.String),
-            sa.bindparam("b_seq", type_=sa.Integer),
-            sa.bindparam("b_entry", type_=sa.Text),
-        ).where(
-            sa.exists().where(
-                _m.c.id == sa.bindparam("b_id"), _m.c.lease_owner == sa.bindparam("b_owner")
-            )
-        ),
-    )
-    .returning(_j.c.seq)
-)
-# The same statement as driver SQL, for the writer's hot path (see `HeldJournalWriter`). The
-# casts give PostgreSQL one type for a parameter used twice.
+# One statement per entry: the lease check and the insert together, as driver SQL (see
+# `HeldJournalWriter`). The casts give PostgreSQL one type for a parameter used twice.
 _ADD_SQL = (
     "INSERT INTO delivery_journal (message_id, seq, entry) "
     "SELECT CAST({id} AS VARCHAR), CAST({seq} AS INTEGER), CAST({entry} AS TEXT) "
@@ -60,27 +42,6 @@ READ = sa.select(_j.c.entry).where(_j.c.message_id == sa.bindparam("b_id")).orde
 CLEAR = sa.delete(_j).where(_j.c.message_id == sa.bindparam("b_id"))
 
 
-def add_entries(
-    execute: Callable[[sa.Executable, dict[str, Any]], sa.CursorResult[Any]],
-    message_id: str,
-    owner: str,
-    seq: int,
-    entries: Sequence[DeliveryResult],
-) -> bool:
-    """Insert the entries in the open transaction `execute` runs in; False at the first one
-    the lease check refused (the caller then rolls back)."""
-    for offset, entry in enumerate(entries):
-        params: dict[str, Any] = {
-            "b_id": message_id,
-            "b_seq": seq + offset,
-            "b_entry": json.dumps(entry.to_dict(), ensure_ascii=False),
-            "b_owner": owner,
-        }
-        if execute(_ADD, params).first() is None:
-            return False
-    return True
-
-
 def read_entries(texts: Sequence[str]) -> list[DeliveryResult]:
     """The journal's rows, as results (in their order)."""
     return [DeliveryResult.from_dict(json.loads(text)) for text in texts]
@@ -91,7 +52,7 @@ class HeldJournalWriter:
 
     Used from one thread (a SQLite connection belongs to the thread that opened it). Each `add`
     is its own transaction on the driver's connection (`driver_connection`, SQLAlchemy's public
-    way to it), with the statement `_ADD` as driver SQL: the dispatcher records a recipient in
+    way to it), with the statement `_ADD_SQL`: the dispatcher records a recipient in
     the time a local relay takes to answer one SMTP command, so SQLAlchemy's per-transaction
     bookkeeping (events, options, the compiled cache: 0.09 ms of 0.11 ms per record, measured)
     was most of the cost, on a core the SMTP sending needs too. On SQLite each transaction is

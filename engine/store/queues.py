@@ -9,7 +9,6 @@ dispatcher loop only poll (DESIGN.md §2).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from engine.domain.model import DeliveryResult, Message, MessageStatus, Timer
 from engine.errors import Conflict, NotFound
 from engine.store import delivery_journal as journal_sql
 from engine.store import tables as t
-from engine.store.delivery_journal import add_entries, read_entries
+from engine.store.delivery_journal import read_entries
 from engine.store.record_columns import message_columns, message_records
 from engine.store.repositories import Repository, Transaction, aware, row_fields, values_of
 
@@ -184,13 +183,6 @@ class MessageRepository(Repository):
             .values(lease_until=aware(until, "until"))
         )
         return bool(self._uow.execute(statement).rowcount)
-
-    def journal_add(
-        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
-    ) -> bool:
-        """Add entries numbered from `seq` while `owner` holds the lease (engine.store.
-        delivery_journal); False when it does not, and then nothing may be committed."""
-        return add_entries(self._uow.execute, message_id, owner, seq, entries)
 
     def journal(self, message_id: str) -> builtins.list[DeliveryResult]:
         texts = self._uow.execute(journal_sql.READ, {"b_id": message_id}).scalars().all()

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import FormData
 
 from engine.bootstrap import App
 from engine.domain.accounts import WebSession
@@ -133,3 +134,13 @@ def optional_person(request: Request) -> Caller | None:
 CallerDep = Annotated[Caller, Depends(current_person)]
 OptionalCallerDep = Annotated[Caller | None, Depends(optional_person)]
 ServiceDep = Annotated[Service, Depends(service_of)]
+
+
+async def posted_form(request: Request, caller: Caller) -> FormData:
+    """The posted form of a signed-in page, after its CSRF value has been checked against the
+    session's (`check_csrf`: NotAuthorized, shown as the error page, when it does not match)."""
+    form = await request.form()
+    if caller.session is None:  # a page's caller always has one; a token never posts forms
+        raise NotAuthorized(caller.person_id, "send this form", [], action_sv="skicka formuläret")
+    check_csrf(request, caller.session, str(form.get("csrf", "")))
+    return form

@@ -31,10 +31,11 @@ the state and their shared plumbing in tables.py.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from engine.domain.model import DeliveryResult
 from engine.errors import Conflict
 
 from .accounts import MemoryAccounts
@@ -60,6 +61,9 @@ class MemoryStore:
 
     def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, read_only=read_only)
+
+    def journal_writer(self, message_id: str, owner: str) -> MemoryJournalWriter:
+        return MemoryJournalWriter(self, message_id, owner)
 
     def committed(self) -> Tables:
         """A copy of the committed state, for tests to look at."""
@@ -149,3 +153,22 @@ class MemoryUnitOfWork:
 if TYPE_CHECKING:  # mypy checks here that the fakes fit the ports, structurally
     _store: Store = MemoryStore()
     _uow: UnitOfWork = MemoryUnitOfWork(MemoryStore())
+
+
+class MemoryJournalWriter:
+    """A delivery journal writer (an `engine.ports.JournalWriter`): a unit of work per `add`,
+    writing only while `owner` holds the message's lease. Nothing here waits for a disk, so
+    `durable` changes nothing."""
+
+    def __init__(self, store: MemoryStore, message_id: str, owner: str) -> None:
+        self._store, self._message_id, self._owner = store, message_id, owner
+
+    def add(self, seq: int, entries: Sequence[DeliveryResult], *, durable: bool) -> bool:
+        with self._store.unit_of_work() as uow:
+            if not uow.messages.journal_add(self._message_id, self._owner, entries):
+                return False
+            uow.commit()
+        return True
+
+    def close(self) -> None:
+        """Nothing is held between records."""

@@ -95,9 +95,10 @@ class MemoryMessages(Repository):
 
         return self._uow.write(change, same_at_commit=True)
 
-    def journal_add(
-        self, message_id: str, owner: str, seq: int, entries: Sequence[DeliveryResult]
-    ) -> bool:
+    def journal_add(self, message_id: str, owner: str, entries: Sequence[DeliveryResult]) -> bool:
+        """Append to the message's journal while `owner` holds the lease (for the fake's
+        `MemoryJournalWriter`; the SQL store's writer does this in one statement)."""
+
         def change(t: Tables) -> bool:
             if t.leases.get(message_id, ("",))[0] != owner:
                 return False

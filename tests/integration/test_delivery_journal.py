@@ -1,12 +1,11 @@
 """The dispatcher's delivery journal in the store, on SQLite and PostgreSQL.
 
 A recipient is recorded as one row, in a statement that writes only while the dispatcher holds
-the message's lease: through a unit of work (`MessageRepository.journal_add`) or through the
-writer that holds one connection for an attempt (`Database.journal_writer`), whose commits do
-not wait for the disk unless asked to be durable, and which gives its connection back as it
-found it. Migration 0007 moves journals that the
-`meta` table held before into the table, so a dispatcher that stopped mid-list before an
-upgrade is still resumed after it.
+the message's lease, by the writer that holds one connection for an attempt
+(`Database.journal_writer`), whose commits do not wait for the disk unless asked to be durable,
+and which gives its connection back as it found it; the message's repository reads and empties
+the journal. Migration 0007 moves journals that the `meta` table held before into the table, so
+a dispatcher that stopped mid-list before an upgrade is still resumed after it.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from alembic import command
 from alembic.config import Config
 
 from engine.domain.model import DeliveryResult, RecipientStatus
-from engine.ports import JournalStore
 from engine.store import Database
 from engine.store.database import MIGRATIONS
 from tests.integration.test_store_repositories import T0, add_incident, make_message
@@ -66,17 +64,19 @@ def test_the_writer_gives_its_connection_back_durable(db: Database) -> None:
             assert str(connection.exec_driver_sql(query).scalar_one()) == durable
 
 
-def test_the_repository_records_only_while_the_lease_is_held(db: Database) -> None:
+def test_the_journal_records_only_while_the_lease_is_held(db: Database) -> None:
     """Entries by the lease holder read back in order; a dispatcher without the lease writes
     nothing and is told so; clearing empties the journal."""
     message_id = claimed(db)
-    for seq, address in enumerate(("a@x.se", "b@x.se")):
-        with db.unit_of_work() as uow:
-            assert uow.messages.journal_add(message_id, "first", seq, [entry(address)])
-            uow.commit()
-    with db.unit_of_work() as uow:
-        assert not uow.messages.journal_add(message_id, "someone-else", 2, [entry("c@x.se")])
-        uow.commit()
+    holder = db.journal_writer(message_id, "first")
+    other = db.journal_writer(message_id, "someone-else")
+    try:
+        for seq, address in enumerate(("a@x.se", "b@x.se")):
+            assert holder.add(seq, [entry(address)], durable=False)
+        assert not other.add(2, [entry("c@x.se")], durable=False)
+    finally:
+        holder.close()
+        other.close()
     assert journal(db, message_id) == [entry("a@x.se"), entry("b@x.se")]
     with db.unit_of_work() as uow:
         uow.messages.journal_clear(message_id)
@@ -89,7 +89,6 @@ def test_the_held_writer_records_relaxed_and_durable_and_stops_without_the_lease
 ) -> None:
     """The SQL store's own writer (one connection for the attempt) records entries in order,
     relaxed or durable, and refuses (writing nothing of the batch) once the lease is gone."""
-    assert isinstance(db, JournalStore)
     message_id = claimed(db)
     writer = db.journal_writer(message_id, "first")
     try:

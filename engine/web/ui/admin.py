@@ -5,7 +5,7 @@ exporting them (`/admin/katalog.yaml`, `/admin/listor/{name}.csv`).
 Only people whose role the plan grants `may: [manage_directory]` get here: the service's
 `*_as` methods refuse everyone else, and the page shows that refusal (403). An import with
 errors changes nothing and the page lists every `file:line: problem`, as the CLI does.
-Also home to what the admin pages share (`admin_page`, `refused`, `posted_form`).
+Also home to what the admin pages share (`admin_page`, `refused`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from engine.errors import DirectoryError, DriftplanError, NotAuthorized, NotFound
 from engine.service.directory_admin import MAX_UPLOAD
-from engine.web.auth import Caller, OptionalCallerDep, ServiceDep, check_csrf, service_of
+from engine.web.auth import Caller, OptionalCallerDep, ServiceDep, posted_form, service_of
 from engine.web.pages import language_of, operator_page, templates
 from engine.web.ui.admin_words import admin_words
 from engine.web.ui.command_flow import refusal_page
@@ -74,15 +74,6 @@ def admin_page(
         **context,
     }
     return operator_page(request, name, values, status)
-
-
-async def posted_form(request: Request, caller: Caller) -> FormData:
-    """The posted form, after its CSRF value has been checked against the session's."""
-    form = await request.form()
-    if caller.session is None:  # a page's caller always has one; a token never posts forms
-        raise NotAuthorized(caller.person_id, "send this form", [], action_sv="skicka formuläret")
-    check_csrf(request, caller.session, str(form.get("csrf", "")))
-    return form
 
 
 def _directory_page(

@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from engine.definition.schema import localized
 from engine.domain.model import SubscriberStatus
 from engine.errors import CommandError, DriftplanError, NotAuthorized, NotFound
-from engine.web.auth import Caller, OptionalCallerDep, ServiceDep, service_of, wired
+from engine.web.auth import Caller, OptionalCallerDep, ServiceDep, posted_form, service_of, wired
 from engine.web.pages import language_of
-from engine.web.ui.admin import admin_page, posted_form, refused, sign_in
+from engine.web.ui.admin import admin_page, refused, sign_in
 from engine.web.ui.admin_mail import send_confirmation
 from engine.web.ui.admin_words import admin_words
 from engine.web.ui.forms import has_control

@@ -19,7 +19,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from engine.definition.schema import TransitionDef, Workflow, localized
 from engine.errors import (
@@ -31,7 +30,7 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.service.facade import Service
-from engine.web.auth import Caller, check_csrf
+from engine.web.auth import Caller, posted_form
 from engine.web.pages import language_of, operator_page
 from engine.web.problems import status_of
 from engine.web.ui.field_form import (
@@ -169,9 +168,7 @@ async def handle(
     now: datetime,
 ) -> Response:
     """One POST of the flow; `run(values)` sends the command and names the page to go to."""
-    form: FormData = await request.form()
-    assert caller.session is not None  # pages are reached only with a session
-    check_csrf(request, caller.session, str(form.get("csrf", "")))  # refused: the error page
+    form = await posted_form(request, caller)  # a wrong CSRF value: the error page
     words = Words(language_of(request))
     step = str(form.get("steg", ""))
     names = shown_fields(command.workflow, command.transition)

@@ -11,16 +11,24 @@ among them goes to the service anyway, which refuses it and writes the refusal t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from engine.definition.schema import TransitionDef, localized
 from engine.errors import DriftplanError, NotAuthorized, NotFound
 from engine.service.facade import Service
-from engine.web.auth import Caller, OptionalCallerDep, ServiceDep, check_csrf, wired
+from engine.web.auth import (
+    Caller,
+    OptionalCallerDep,
+    ServiceDep,
+    check_csrf,
+    posted_form,
+    wired,
+)
 from engine.web.pages import language_of, operator_page
 from engine.web.ui.command_flow import Command, form_page, handle, refusal_page
 from engine.web.ui.field_form import prefilled
@@ -205,8 +213,7 @@ async def action(
     if has_control(incident_id) or has_control(trigger):
         raise NotFound(f"Incident {incident_id!r} does not exist.")
     back = f"/incidenter/{incident_id}"
-    form = await request.form()
-    check_csrf(request, caller.session, str(form.get("csrf", "")))
+    await posted_form(request, caller)
     t = _transition(service, incident_id, trigger)
     if t is None or not _allowed(service, caller, incident_id, trigger):
         try:
@@ -264,20 +271,11 @@ async def note(
     request: Request, incident_id: str, caller: OptionalCallerDep, service: ServiceDep
 ) -> Response:
     """An operator's note into the timeline (nothing is sent)."""
-    if caller is None or caller.session is None:
-        return _sign_in(f"/incidenter/{incident_id}")
-    form = await request.form()
-    check_csrf(request, caller.session, _text(form, "csrf"))
-    if has_control(incident_id):
-        raise NotFound(f"Incident {incident_id!r} does not exist.")
-    back = f"/incidenter/{incident_id}"
-    try:
-        service.note(incident_id=incident_id, actor_id=caller.person_id, text=_text(form, "text"))
-    except NotFound:
-        raise
-    except DriftplanError as err:
-        return refusal_page(request, caller, err, back)
-    return RedirectResponse(f"{back}?klart=antecknat#handelser", status_code=303)
+
+    def record(person_id: str, form: FormData) -> None:
+        service.note(incident_id=incident_id, actor_id=person_id, text=_text(form, "text"))
+
+    return await _into_timeline(request, incident_id, caller, record, done="antecknat")
 
 
 @router.post("/incidenter/{incident_id}/rapport")
@@ -285,25 +283,41 @@ async def report(
     request: Request, incident_id: str, caller: OptionalCallerDep, service: ServiceDep
 ) -> Response:
     """An organisation's report received by mail or phone, into the timeline."""
-    if caller is None or caller.session is None:
-        return _sign_in(f"/incidenter/{incident_id}")
-    form = await request.form()
-    check_csrf(request, caller.session, _text(form, "csrf"))
-    if has_control(incident_id):
-        raise NotFound(f"Incident {incident_id!r} does not exist.")
-    back = f"/incidenter/{incident_id}"
-    try:
+
+    def record(person_id: str, form: FormData) -> None:
         service.report(
             incident_id=incident_id,
-            actor_id=caller.person_id,
+            actor_id=person_id,
             text=_text(form, "text"),
             organisation=_text(form, "organisation"),
             contact=_text(form, "contact") or None,
             subregion=_text(form, "subregion") or None,
             via=_text(form, "via") or None,
         )
+
+    return await _into_timeline(request, incident_id, caller, record, done="rapporterat")
+
+
+async def _into_timeline(
+    request: Request,
+    incident_id: str,
+    caller: Caller | None,
+    record: Callable[[str, FormData], None],
+    *,
+    done: str,
+) -> Response:
+    """What a note and a report share: a signed-in person, the form's CSRF value, a plain id;
+    then `record` writes it, and the page goes back to the timeline or shows the refusal."""
+    if caller is None or caller.session is None:
+        return _sign_in(f"/incidenter/{incident_id}")
+    form = await posted_form(request, caller)
+    if has_control(incident_id):
+        raise NotFound(f"Incident {incident_id!r} does not exist.")
+    back = f"/incidenter/{incident_id}"
+    try:
+        record(caller.person_id, form)
     except NotFound:
         raise
     except DriftplanError as err:
         return refusal_page(request, caller, err, back)
-    return RedirectResponse(f"{back}?klart=rapporterat#handelser", status_code=303)
+    return RedirectResponse(f"{back}?klart={done}#handelser", status_code=303)
