@@ -150,19 +150,26 @@ class SmtpConnection:
         recipient: str,
         data: bytes,
         before_data: Callable[[], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> None:
         """Send one copy; raises smtplib response errors or `SmtpUnavailableError`.
 
         `before_data` runs after the server accepted the sender and the recipient and before
-        DATA, the point after which the copy is delivered: the dispatcher's journal of the
-        previous copy is committed by then. If it raises, the transaction is reset (the server
-        discards it) and the exception goes through.
+        DATA, the point after which the copy is delivered. If it raises, the transaction is
+        reset (the server discards it) and the exception goes through.
+
+        `while_waiting` runs once, while the server works on this copy's MAIL command (sent,
+        its reply not yet read), so that local work, such as recording the previous copy,
+        costs no time of its own on a list: the server's reply takes longer than the record.
+        It runs before `before_data`, so what it records is recorded before this copy's DATA.
+        If it raises, the transaction is reset and the exception goes through.
         """
         reused = self._smtp is not None
+        waiting = _Once(while_waiting) if while_waiting is not None else None
         for attempt in (1, 2):
             smtp = self._smtp or self._connect()
             try:
-                _transaction(smtp, sender, recipient, data, before_data)
+                _transaction(smtp, sender, recipient, data, before_data, waiting)
             except smtplib.SMTPServerDisconnected as exc:
                 lost: Exception = exc
             except smtplib.SMTPException:
@@ -183,20 +190,48 @@ class SmtpConnection:
             self._smtp = None
 
 
+class _Once:
+    """A callable that does its work on the first call only (a reconnect repeats the
+    transaction, not what was done while waiting for it)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._work: Callable[[], None] | None = work
+
+    def __call__(self) -> None:
+        work, self._work = self._work, None
+        if work is not None:
+            work()
+
+
 def _transaction(
     smtp: smtplib.SMTP,
     sender: str,
     recipient: str,
     data: bytes,
     before_data: Callable[[], None] | None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> None:
     """One mail transaction (MAIL, RCPT, DATA) as `smtplib.SMTP.sendmail` makes it for one
     recipient, through smtplib's documented low-level commands, so that `before_data` can run
-    between RCPT and DATA. A refusal raises smtplib's exception after resetting the
-    transaction (421 closes the connection, as sendmail does)."""
+    between RCPT and DATA (and `while_waiting` while MAIL is answered). A refusal raises
+    smtplib's exception after resetting the transaction (421 closes the connection, as
+    sendmail does)."""
     smtp.ehlo_or_helo_if_needed()
-    options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-    code, reply = smtp.mail(sender, options)
+    options = f" SIZE={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    if while_waiting is None:
+        code, reply = smtp.mail(sender, options.split())
+    else:
+        # What `smtp.mail` does for these options (no SMTPUTF8), split in two: the command
+        # is written (putcmd), the work done, then the reply read (getreply), the pair the
+        # smtplib module's own docstring shows. One command and its reply, in order: no
+        # pipelining, so any server takes it.
+        smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{options}")
+        try:
+            while_waiting()
+        except BaseException:
+            _read_then_abandon(smtp)
+            raise
+        code, reply = smtp.getreply()
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPSenderRefused(code, reply, sender)
@@ -226,6 +261,17 @@ def _abandon(smtp: smtplib.SMTP, code: int) -> None:
         smtp.rset()
     except (smtplib.SMTPException, OSError):
         smtp.close()
+
+
+def _read_then_abandon(smtp: smtplib.SMTP) -> None:
+    """Abandon a transaction whose last command's reply is still due: read that reply first,
+    or it would be taken for the answer to RSET."""
+    try:
+        code, _ = smtp.getreply()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+        return
+    _abandon(smtp, code)
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

@@ -253,36 +253,47 @@ class EmailChannel:
         sender = self._sender
         before_data = gate.before_copy if gate is not None else None
         results: list[RecipientResult] = []
-        for index, (address, build) in enumerate(prepared):
-            try:
-                data = build()
-            except ValueError as exc:  # this recipient cannot have a copy (see `compose`)
-                results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
-                if gate is not None:
-                    gate.copied(results[-1])
-                continue
-            try:
-                self._connection.send(sender, address, data, before_data)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = exc.recipients.get(address, (550, b"recipient refused"))
-                results.append(_classify(address, code, text))
-            except smtplib.SMTPResponseException as exc:
-                results.append(_classify(address, exc.smtp_code, exc.smtp_error))
-            except smtplib.SMTPException as exc:
-                # E.g. SMTPNotSupportedError: this copy can never go through this server.
-                results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
-            except SmtpUnavailableError as exc:
-                if not any(r.status == "sent" for r in results):
-                    raise TemporaryDeliveryError(f"SMTP server unavailable: {exc}") from exc
-                results.extend(
-                    RecipientResult(rest, RecipientStatus.TEMPORARY, f"not attempted: {exc}")
-                    for rest, _ in prepared[index:]
-                )
-                break
-            else:
-                results.append(RecipientResult(address, RecipientStatus.SENT, "250"))
-            if gate is not None:
-                gate.copied(results[-1])
+        # Each copy's result is reported to the gate while the server answers the next
+        # copy's MAIL command (`while_waiting`), so the record and the round trip overlap;
+        # that is still before the next copy's DATA, as the gate requires. The last copy's
+        # result, and any that no next MAIL follows, are reported before returning.
+        unreported = _Unreported(gate)
+        try:
+            for index, (address, build) in enumerate(prepared):
+                try:
+                    data = build()
+                except ValueError as exc:  # this recipient cannot have a copy (see `compose`)
+                    unreported.report()
+                    results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
+                    unreported.hold(results[-1])
+                    continue
+                try:
+                    self._connection.send(
+                        sender, address, data, before_data, unreported.report if gate else None
+                    )
+                except smtplib.SMTPRecipientsRefused as exc:
+                    code, text = exc.recipients.get(address, (550, b"recipient refused"))
+                    results.append(_classify(address, code, text))
+                except smtplib.SMTPResponseException as exc:
+                    results.append(_classify(address, exc.smtp_code, exc.smtp_error))
+                except smtplib.SMTPException as exc:
+                    # E.g. SMTPNotSupportedError: this copy can never go through this server.
+                    results.append(RecipientResult(address, RecipientStatus.PERMANENT, str(exc)))
+                except SmtpUnavailableError as exc:
+                    unreported.report()
+                    if not any(r.status == "sent" for r in results):
+                        raise TemporaryDeliveryError(f"SMTP server unavailable: {exc}") from exc
+                    results.extend(
+                        RecipientResult(rest, RecipientStatus.TEMPORARY, f"not attempted: {exc}")
+                        for rest, _ in prepared[index:]
+                    )
+                    break
+                else:
+                    results.append(RecipientResult(address, RecipientStatus.SENT, "250"))
+                unreported.report()  # when the copy failed before its MAIL: nothing overlapped
+                unreported.hold(results[-1])
+        finally:  # also when the list ends in an exception: those copies went
+            unreported.report()
         return results
 
     def close(self) -> None:
@@ -290,6 +301,22 @@ class EmailChannel:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
+
+
+class _Unreported:
+    """The one copy result that the gate has not been told of yet (see `EmailChannel._send`)."""
+
+    def __init__(self, gate: CopyGate | None) -> None:
+        self._gate = gate
+        self._result: RecipientResult | None = None
+
+    def hold(self, result: RecipientResult) -> None:
+        self._result = result
+
+    def report(self) -> None:
+        result, self._result = self._result, None
+        if result is not None and self._gate is not None:
+            self._gate.copied(result)
 
 
 _COPY_FIELDS = tuple(

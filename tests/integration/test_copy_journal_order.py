@@ -1,16 +1,18 @@
 """Each e-mail copy is recorded before the next one is delivered, against a real SMTP server.
 
-The e-mail channel gets the whole list and the dispatcher records each copy on a thread of its
-own while the next copy's MAIL and RCPT go to the server; before that copy's DATA it waits for
-the record. A server that looks into the database whenever it accepts a copy must therefore
-always find every earlier copy recorded: that is what bounds a crash to one copy sent twice.
-And a dispatcher that loses its lease mid-list abandons the copy it was about to send (RSET:
-the server never gets its DATA) and leaves the connection usable for the next message.
+The e-mail channel gets the whole list and reports each copy to the dispatcher's gate, which
+records it; the channel does so while the server answers the next copy's MAIL command (the
+record and the round trip overlap), and in any case before that copy's DATA. A server that looks
+into the database whenever it accepts a copy must therefore always find every earlier copy
+recorded: that is what bounds a crash to one copy sent twice. And a dispatcher that loses its
+lease mid-list abandons the copy it was about to send (RSET: the server never gets its DATA) and
+leaves the connection usable for the next message.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -224,3 +226,78 @@ def test_copies_built_per_recipient_are_built_as_they_are_sent(tmp_path: Path) -
         ("b@x.se", RecipientStatus.SENT),
         ("c@x.se", RecipientStatus.SENT),
     ]
+
+
+class MailCountingGate:
+    """A gate that notes, for each copy reported, how many MAIL commands the server had
+    received by then; it waits (up to a few seconds) for the next copy's MAIL so that a
+    channel reporting before it sends that MAIL fails the test instead of racing it."""
+
+    def __init__(self, handler: RecordCheckingHandler, total: int, fail_at: int = 0) -> None:
+        self.handler, self.total, self.fail_at = handler, total, fail_at
+        self.reported: list[tuple[str, int, int]] = []  # address, MAILs and DATAs by then
+
+    def before_copy(self) -> None:
+        pass
+
+    def copied(self, result: RecipientResult) -> None:
+        number = len(self.reported) + 1
+        if number < self.total:  # a next copy follows: its MAIL is on its way
+            deadline = time.monotonic() + 3
+            while self.handler.mail_commands <= number and time.monotonic() < deadline:
+                time.sleep(0.001)
+        seen = (self.handler.mail_commands, len(self.handler.accepted))
+        self.reported.append((result.address, *seen))
+        if number == self.fail_at:
+            raise LeaseLost
+
+
+def test_each_copy_is_recorded_while_the_server_answers_the_next_copys_mail(
+    server: tuple[RecordCheckingHandler, dict[str, str]], tmp_path: Path
+) -> None:
+    """Copy k is reported after copy k+1's MAIL reached the server (so the record overlaps
+    that round trip) and before copy k+1's DATA; the last one once the list is done."""
+    handler, environ = server
+    people = [Recipient(f"p{i}@x.se", "") for i in range(5)]
+    gate = MailCountingGate(handler, total=len(people))
+    channel = EmailChannel(_smtp_settings(environ), data_dir=str(tmp_path))
+    try:
+        report = channel.deliver(make_message(recipients=people, gate=gate))
+    finally:
+        channel.close()
+    assert [r.status for r in report.results] == [RecipientStatus.SENT] * 5
+    # Copy k (from 1) is reported when the server has k+1 MAILs but only k copies.
+    assert gate.reported == [(f"p{i}@x.se", i + 2, i + 1) for i in range(4)] + [("p4@x.se", 5, 5)]
+    assert handler.accepted == [f"p{i}@x.se" for i in range(5)]
+
+
+def test_a_record_failing_while_mail_is_answered_abandons_that_copy_cleanly(
+    server: tuple[RecordCheckingHandler, dict[str, str]], tmp_path: Path
+) -> None:
+    """The gate refuses while copy 3's MAIL is outstanding (the lease went): the reply is
+    read, the transaction reset, copy 3 never gets DATA, and the connection serves the next
+    message."""
+    handler, environ = server
+    people = [Recipient(f"p{i}@x.se", "") for i in range(5)]
+    gate = MailCountingGate(handler, total=len(people), fail_at=2)
+    channel = EmailChannel(_smtp_settings(environ), data_dir=str(tmp_path))
+    try:
+        with pytest.raises(LeaseLost):
+            channel.deliver(make_message(recipients=people, gate=gate))
+        assert handler.accepted == ["p0@x.se", "p1@x.se"]
+        assert handler.mail_commands == 3
+        report = channel.deliver(make_message(recipients=[Recipient("after@x.se", "")]))
+    finally:
+        channel.close()
+    assert [r.status for r in report.results] == [RecipientStatus.SENT]
+    assert handler.accepted[-1] == "after@x.se"
+
+
+def _smtp_settings(environ: dict[str, str]) -> dict[str, str]:
+    return {
+        "host": environ["DRIFTPLAN_SMTP_HOST"],
+        "port": environ["DRIFTPLAN_SMTP_PORT"],
+        "mail_from": "drift@gits.example.se",
+        "security": "none",
+        "channel": "support_email",
+    }
