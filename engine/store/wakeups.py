@@ -6,14 +6,18 @@ or armed timers (`UnitOfWork(on_commit=...)`). Across processes:
 - **PostgreSQL**: the committing transaction sends `NOTIFY driftplan_commits` with its schema
   and what it wrote (`notify_statement`); PostgreSQL delivers it only if and when the
   transaction commits. The worker LISTENs on a dedicated psycopg connection in a thread.
-- **SQLite**: a thread asks `PRAGMA data_version` on a dedicated connection every 100 ms. The
-  number changes whenever another connection committed, so one cheap read of the WAL index
-  per tick tells "something changed" without touching a table. Chosen over a local socket or
-  fifo because it needs no file whose life must be managed (a crashed worker leaves no stale
-  socket, a CLI needs no knowledge of where the worker listens), works for any number of
-  workers on one file, and sees commits of any program, including older driftplans. It
-  cannot say *what* changed, so it rings for both the outbox and the timers, and it also
-  rings for this process's own commits (other connections of the pool): that costs one empty
+- **SQLite**: a process whose commit left work pokes the listening workers' sockets beside the
+  database file (`engine.store.doorbell`), and the watcher thread, blocked on its own socket,
+  rings at once. As a safety net for commits of programs that do not poke (an older
+  driftplan, the sqlite3 shell) and for a socket that cannot be made (a database path too
+  long for one, a read-only folder), it also asks `PRAGMA data_version` on a dedicated
+  connection every second (every 100 ms without a socket). That number changes whenever
+  another connection committed, so one cheap read of the WAL index tells "something changed"
+  without touching a table. The poll alone was the first design (no socket whose life must be
+  managed), but noticing a declaration within a blink needed 10 ticks a second, and each tick
+  costs an idle worker about 0.1 % of a core; the socket costs nothing until poked. Neither
+  says *what* changed, so both ring for the outbox and the timers; `data_version` also rings
+  for this process's own commits (other connections of the pool): that costs one empty
   outbox claim and one incremental timer sweep, coalesced, after each burst of activity.
 
 Both watchers ring at most once per wake-up; the poll intervals stay as a safety net for a
@@ -23,6 +27,7 @@ lost notification (a dropped PostgreSQL connection is re-opened after a pause).
 from __future__ import annotations
 
 import logging
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -31,11 +36,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.store.doorbell import Doorbell
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "driftplan_commits"
-SQLITE_TICK_SECONDS = 0.1  # how often the SQLite watcher looks: the added latency at worst
-# (100 ms keeps a declaration's banner well inside 250 ms and the idle worker near 0.5 % CPU)
+SQLITE_TICK_SECONDS = 0.1  # how often the SQLite watcher looks when it has no socket: the
+# added latency at worst (100 ms keeps a declaration's banner well inside 250 ms)
+SQLITE_SAFETY_SECONDS = 1.0  # how often it looks anyway while poked through its socket
 LISTEN_TICK_SECONDS = 0.5  # how long a LISTEN waits before checking whether to stop
 RECONNECT_SECONDS = 2.0
 
@@ -52,9 +60,20 @@ class CommitBell:
         self._outbox = threading.Event()
         self._timer_callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._doorbell = Doorbell(path) if path and path != ":memory:" else None
 
     def ring(self, *, outbox: bool, timers: bool) -> None:
-        """Work was committed: wake the outbox waiter and/or the timer subscribers."""
+        """Work was committed here: wake this process's outbox waiter and/or timer subscribers,
+        and on SQLite poke the workers listening in other processes (on PostgreSQL the
+        transaction's NOTIFY does)."""
+        self._ring_here(outbox=outbox, timers=timers)
+        if self._doorbell is not None:
+            self._doorbell.ring()
+
+    def _ring_here(self, *, outbox: bool, timers: bool) -> None:
+        # A watcher that heard another process rings only here: poking the others back
+        # would bounce between two workers.
         if outbox:
             self._outbox.set()
         if timers:
@@ -97,6 +116,8 @@ class CommitBell:
             yield
         finally:
             stop.set()
+            if self._doorbell is not None:
+                self._doorbell.wake_own()
             thread.join(5)
 
     # -------------------------------------------------------------------- SQLite
@@ -122,11 +143,16 @@ class CommitBell:
     def _watch_version(self, connection: sqlite3.Connection, stop: threading.Event) -> None:
         connection.execute(f"PRAGMA busy_timeout = {int(RECONNECT_SECONDS * 1000)}")
         seen = connection.execute("PRAGMA data_version").fetchone()[0]
-        while not stop.wait(SQLITE_TICK_SECONDS):
-            version = connection.execute("PRAGMA data_version").fetchone()[0]
-            if version != seen:
-                seen = version
-                self.ring(outbox=True, timers=True)
+        assert self._doorbell is not None  # a file database has one
+        with self._doorbell.listening() as listener:
+            while not stop.is_set():
+                poked = _wait_for_poke(listener, stop)
+                if stop.is_set():
+                    return
+                version = connection.execute("PRAGMA data_version").fetchone()[0]
+                if poked or version != seen:
+                    seen = version
+                    self._ring_here(outbox=True, timers=True)
 
     # ---------------------------------------------------------------- PostgreSQL
     def _listen(self, stop: threading.Event) -> None:
@@ -148,12 +174,32 @@ class CommitBell:
         prefix = f"{row[0]}:"
         connection.execute(f"LISTEN {CHANNEL}")
         # A commit made before LISTEN took effect was not announced: look once.
-        self.ring(outbox=True, timers=True)
+        self._ring_here(outbox=True, timers=True)
         while not stop.is_set():
             # Rung per notification, not per batch: the generator runs until its timeout.
             for note in connection.notifies(timeout=LISTEN_TICK_SECONDS):
                 if note.payload.startswith(prefix):
                     what = note.payload[len(prefix) :]
-                    self.ring(outbox="outbox" in what, timers="timers" in what)
+                    self._ring_here(outbox="outbox" in what, timers="timers" in what)
                 if stop.is_set():
                     break
+
+
+def _wait_for_poke(listener: socket.socket | None, stop: threading.Event) -> bool:
+    """Block until poked (True) or the tick passed (False); without a socket, just the tick.
+    Pokes that queued up meanwhile are taken together: one look serves them all."""
+    if listener is None:
+        stop.wait(SQLITE_TICK_SECONDS)
+        return False
+    listener.settimeout(SQLITE_SAFETY_SECONDS)
+    try:
+        listener.recv(16)
+    except TimeoutError:
+        return False
+    # Non-blocking to drain: a socket with a timeout would wait that long for one more.
+    listener.setblocking(False)
+    try:
+        while True:
+            listener.recv(16)
+    except BlockingIOError:
+        return True
