@@ -11,11 +11,13 @@ to per-recipient results (`channels.smtp_email`).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from channels.mime import envelope_address
 from engine.errors import ConfigurationError
@@ -218,24 +220,23 @@ def _transaction(
     sendmail does)."""
     smtp.ehlo_or_helo_if_needed()
     options = f" SIZE={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-    if while_waiting is None:
-        code, reply = smtp.mail(sender, options.split())
-    else:
-        # What `smtp.mail` does for these options (no SMTPUTF8), split in two: the command
-        # is written (putcmd), the work done, then the reply read (getreply), the pair the
-        # smtplib module's own docstring shows. One command and its reply, in order: no
-        # pipelining, so any server takes it.
-        smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{options}")
+    # What `smtp.mail` and `smtp.rcpt` do for these options (no SMTPUTF8), each split in two:
+    # the command is written (putcmd) and its reply read (getreply), the pair the smtplib
+    # module's own docstring shows, so that `while_waiting` runs in between. One command and
+    # its reply, in order: no pipelining, so any server takes it.
+    smtp.putcmd("mail", f"FROM:{angle_address(sender)}{options}")
+    if while_waiting is not None:
         try:
             while_waiting()
         except BaseException:
             _read_then_abandon(smtp)
             raise
-        code, reply = smtp.getreply()
+    code, reply = smtp.getreply()
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = smtp.rcpt(recipient)
+    smtp.putcmd("rcpt", f"TO:{angle_address(recipient)}")
+    code, reply = smtp.getreply()
     if code not in (250, 251):
         _abandon(smtp, code)
         raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
@@ -249,6 +250,29 @@ def _transaction(
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
+
+
+# A bare addr-spec of the usual kind (no display name, quotes, comments, brackets or spaces),
+# for which `smtplib.quoteaddr` gives back "<" + the address + ">".
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
+
+
+@lru_cache(maxsize=64)
+def _quoted(address: str) -> str:
+    return smtplib.quoteaddr(address)
+
+
+def angle_address(address: str) -> str:
+    """The address as MAIL FROM and RCPT TO carry it, as `smtplib.quoteaddr` makes it.
+
+    `quoteaddr` parses the address again with the email package's address-list parser, which
+    cost a 5,000-copy fan-out about a sixth of its CPU for addresses the channel has already
+    parsed into plain addr-specs: those only get their angle brackets. Anything else (and the
+    sender, the same for every copy: cached) goes through `quoteaddr`.
+    """
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return _quoted(address)
 
 
 def _abandon(smtp: smtplib.SMTP, code: int) -> None:
