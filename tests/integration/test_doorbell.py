@@ -8,9 +8,11 @@ a real `driftplan` CLI process and real Unix datagram sockets.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +29,20 @@ DRIFTPLAN = str(Path(sys.executable).parent / "driftplan")
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    settings = Settings(data=tmp_path / "data", workflows=WORKFLOWS)
+def short_path() -> Iterator[Path]:
+    """A folder with a short path: pytest's own (with xdist's worker folder) can be too long
+    for a Unix socket beside a database in it, where the doorbell rightly falls back to
+    polling (tested below)."""
+    folder = Path(tempfile.mkdtemp(prefix="dp-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def app(short_path: Path) -> Iterator[App]:
+    settings = Settings(data=short_path / "data", workflows=WORKFLOWS)
     application = build(settings)
     application.service.directory.import_file(EXAMPLE_DIRECTORY)
     try:
@@ -37,9 +51,9 @@ def app(tmp_path: Path) -> Iterator[App]:
         application.close()
 
 
-def cli_declare(tmp_path: Path) -> None:
+def cli_declare(folder: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
-    env.update(DRIFTPLAN_DATA=str(tmp_path / "data"), DRIFTPLAN_WORKFLOWS=str(WORKFLOWS))
+    env.update(DRIFTPLAN_DATA=str(folder / "data"), DRIFTPLAN_WORKFLOWS=str(WORKFLOWS))
     sets = [arg for key, value in DECLARE.items() for arg in ("--set", f"{key}={value}")]
     done = subprocess.run(
         [DRIFTPLAN, "incident", "declare", "--as", OPERATOR, *sets],
@@ -57,7 +71,7 @@ def sockets(app: App) -> list[str]:
 
 
 def test_a_cli_commit_pokes_the_listener_although_the_poll_is_an_hour_away(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: App, short_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(wakeups, "SQLITE_SAFETY_SECONDS", 3600.0)
     with app.wakeups.listening():
@@ -66,7 +80,7 @@ def test_a_cli_commit_pokes_the_listener_although_the_poll_is_an_hour_away(
             assert time.monotonic() < deadline, "no wake-up socket appeared"
             time.sleep(0.01)
         app.wakeups.wait_outbox(0)
-        cli_declare(tmp_path)
+        cli_declare(short_path)
         started = time.monotonic()
         assert app.wakeups.wait_outbox(10), "the CLI's commit did not poke the listener"
         assert time.monotonic() - started < 5
@@ -101,11 +115,11 @@ def test_a_socket_left_by_a_killed_listener_is_removed_by_the_next_ring(tmp_path
 
 
 def test_without_a_socket_the_watcher_still_hears_commits_by_polling(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: App, short_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A database path too long for a socket beside it: `data_version` every 100 ms."""
     monkeypatch.setattr(doorbell, "MAX_SOCKET_PATH", 1)
-    other = build(Settings(data=tmp_path / "data", workflows=WORKFLOWS), migrate=False)
+    other = build(Settings(data=short_path / "data", workflows=WORKFLOWS), migrate=False)
     try:
         with app.wakeups.listening():
             time.sleep(0.5)  # the watcher is connected and has seen the current state
