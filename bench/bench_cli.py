@@ -17,8 +17,9 @@ project's containers do), the engine's own modules are compiled from source in e
 which an installed package never does; `--compiled` gives the measured processes a bytecode
 cache in a temporary folder instead (PYTHONPYCACHEPREFIX; the warm-up run fills it), as an
 installation has. `--floor` adds what the fire cannot avoid importing (Typer, pydantic,
-SQLAlchemy with its SQLite dialect, rich, Jinja, YAML) as one more bare process, with the
-garbage collector off while importing and nothing to collect at exit, as `driftplan` does.
+SQLAlchemy with its SQLite dialect, Jinja, YAML; not rich, since the fire prints its one line
+without it) as one more bare process, with the garbage collector off while importing and
+nothing to collect at exit, as `driftplan` does.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ TARGETS = {"--help": 5.0, "incident --help": 5.0, "incident fire post_update": 1
 # the garbage collector handled as the command line does (engine.cli.collection).
 FLOOR = (
     "import gc; gc.disable(); "
-    "import typer.main, pydantic, sqlalchemy.dialects.sqlite, rich.console, jinja2, yaml; "
+    "import typer.main, pydantic, sqlalchemy.dialects.sqlite, jinja2, yaml; "
     "gc.freeze()"
 )
 DECLARE = [

@@ -11,25 +11,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import platform
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import ConfigurationError
 from engine.plan_context import default_channels, path_roots
 from engine.ports import ChannelKinds, Clock, SystemClock
 from engine.ports.wakeup import Wakeups
-from engine.service.anchors import Anchors
-from engine.service.confirmation_mail import ConfirmationMail
-from engine.service.delivery import Dispatcher, DispatchPolicy
-from engine.service.doctor import DoctorProblem, Installation, examine
 from engine.service.facade import Service
 from engine.service.link_signer import LinkSigner
 from engine.service.plans import PlanLibrary
 from engine.service.recorder import Recorder
-from engine.service.timers import TimerRunner
 from engine.service.workspace import Workspace
 from engine.settings import Settings
 
@@ -37,17 +33,31 @@ __all__ = ["App", "build", "default_channels", "doctor", "link_key", "path_roots
 
 if TYPE_CHECKING:
     from engine.scheduler.alarm import AlarmClock
+    from engine.service.anchors import Anchors
+    from engine.service.confirmation_mail import ConfirmationMail
+    from engine.service.delivery import Dispatcher, DispatchPolicy
+    from engine.service.doctor import DoctorProblem
+    from engine.service.timers import TimerRunner
     from engine.store import Database
 
 # The store (SQLAlchemy, the drivers, the migrations) is imported by the functions that open a
 # database, not with this module, so that commands without a database start without it
-# (issue #13, tests/unit/test_cli_startup.py). `default_channels` and `path_roots` are
-# engine.plan_context's, re-exported here for the code that wires an App.
+# (issue #13, tests/unit/test_cli_startup.py). So are the parts of the service that only some
+# processes use: the dispatcher, the timer runner and the anchors (the worker, `outbox
+# deliver`, the web's files), the confirmation mail and the doctor; an App builds each on first
+# use (`App.dispatcher`, ...), and a command such as `incident fire` imports none of them.
+# `default_channels` and `path_roots` are engine.plan_context's, re-exported here for the code
+# that wires an App.
+
+T = TypeVar("T")
 
 
 @dataclass
 class App:
-    """Everything a command, the worker or the web layer needs, wired."""
+    """Everything a command, the worker or the web layer needs, wired.
+
+    `dispatcher`, `timers` and `anchors` are built when first used, once (threads of the web
+    service or the worker that ask together get the same one)."""
 
     settings: Settings
     database: Database
@@ -56,12 +66,71 @@ class App:
     clock: Clock
     audit_key: bytes
     channels: ChannelKinds
-    dispatcher: Dispatcher
-    timers: TimerRunner
-    anchors: Anchors
+    workspace: Workspace
+    recorder: Recorder
+    # What the dispatcher is built with (see `build`).
+    channel_environ: Mapping[str, str]
+    dispatch_policy: DispatchPolicy | None = None
+    _parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _parts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def _part(self, name: str, make: Callable[[], T]) -> T:
+        found = self._parts.get(name)
+        if found is None:
+            with self._parts_lock:
+                found = self._parts.get(name)
+                if found is None:
+                    found = self._parts[name] = make()
+        part: T = found
+        return part
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Delivers the outbox through this installation's channels."""
+        return self._part("dispatcher", self._dispatcher)
+
+    def _dispatcher(self) -> Dispatcher:
+        from engine.service.delivery import Dispatcher  # noqa: PLC0415 (see the imports)
+
+        return Dispatcher(
+            database=self.database,
+            plans=self.plans,
+            clock=self.clock,
+            channels=self.channels,
+            data_dir=str(self.settings.data),
+            environ=self.channel_environ,
+            public_url=self.settings.public_url,
+            policy=self.dispatch_policy,
+        )
+
+    @property
+    def timers(self) -> TimerRunner:
+        """Fires due timers."""
+        return self._part("timers", self._timers)
+
+    def _timers(self) -> TimerRunner:
+        from engine.service.timers import TimerRunner  # noqa: PLC0415 (see the imports)
+
+        return TimerRunner(self.workspace, self.recorder, self.service.gates)
+
+    @property
+    def anchors(self) -> Anchors:
+        """Sends the audit chain's head off the machine."""
+        return self._part("anchors", self._anchors)
+
+    def _anchors(self) -> Anchors:
+        from engine.service.anchors import Anchors  # noqa: PLC0415 (see the imports)
+
+        return Anchors(
+            self.workspace,
+            head=self.database.chain_head,
+            installation=installation(self.settings),
+        )
 
     def confirmation_mail(self) -> ConfirmationMail:
         """The double opt-in mail, sent with the same channels and settings as deliveries."""
+        from engine.service.confirmation_mail import ConfirmationMail  # noqa: PLC0415
+
         return ConfirmationMail(
             channels=self.channels,
             environ=self.dispatcher.environ,
@@ -97,8 +166,10 @@ class App:
         return self.database.wakeups
 
     def close(self) -> None:
-        """Close the dispatcher's channel connections and the database pool."""
-        self.dispatcher.close()
+        """Close the dispatcher's channel connections (if it was built) and the database pool."""
+        dispatcher = self._parts.get("dispatcher")
+        if dispatcher is not None:
+            dispatcher.close()
         self.database.dispose()
 
 
@@ -137,9 +208,10 @@ def build(
     kinds = channels or default_channels(settings.publish_root)
     plans = PlanLibrary(
         settings.workflows,
-        known_kinds=kinds.names(),
+        known_kinds=KindNames(kinds),
         declarations=kinds.declarations(),
         roots=path_roots(settings),
+        parsed=settings.data / "parsed-plans",
     )
     clock = clock or SystemClock()
     workspace = Workspace(
@@ -148,19 +220,31 @@ def build(
     signer = LinkSigner(link_key(key), settings.public_url)
     recorder = Recorder(public_url=settings.public_url, links=signer)
     service = Service(workspace, recorder, signer)
-    dispatcher = Dispatcher(
-        database=database,
-        plans=plans,
-        clock=clock,
-        channels=kinds,
-        data_dir=str(settings.data),
-        environ=environ if channel_environ is None else channel_environ,
-        public_url=settings.public_url,
-        policy=dispatch_policy,
+    return App(
+        settings,
+        database,
+        plans,
+        service,
+        clock,
+        key,
+        kinds,
+        workspace,
+        recorder,
+        channel_environ=environ if channel_environ is None else channel_environ,
+        dispatch_policy=dispatch_policy,
     )
-    timers = TimerRunner(workspace, recorder, service.gates)
-    anchors = Anchors(workspace, head=database.chain_head, installation=installation(settings))
-    return App(settings, database, plans, service, clock, key, kinds, dispatcher, timers, anchors)
+
+
+class KindNames(Iterable[str]):
+    """The names of `kinds`, listed when iterated: the plan library asks only when it checks
+    a plan file, so a command on a running incident (its pinned plan) skips the entry-point
+    scan that lists the plugins (issue #13)."""
+
+    def __init__(self, kinds: ChannelKinds) -> None:
+        self._kinds = kinds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds.names())
 
 
 def link_key(audit_key: bytes) -> bytes:
@@ -198,7 +282,8 @@ def _sqlite_files(data: Path) -> list[Path]:
 def doctor(settings: Settings, *, channels: ChannelKinds | None = None) -> list[DoctorProblem]:
     """What is unsafe about this installation (`engine.service.doctor`), changing nothing: no
     folder, key or database file is created and nothing is migrated."""
-    from engine.store import Database  # noqa: PLC0415 (see the imports)
+    from engine.service.doctor import Installation, examine  # noqa: PLC0415 (see the imports)
+    from engine.store import Database  # noqa: PLC0415
     from engine.store.audit import key_source  # noqa: PLC0415
     from engine.store.database import HEAD_REVISION  # noqa: PLC0415
 
@@ -225,7 +310,7 @@ def doctor(settings: Settings, *, channels: ChannelKinds | None = None) -> list[
             public_url=settings.public_url,
             plans=PlanLibrary(
                 settings.workflows,
-                known_kinds=kinds.names(),
+                known_kinds=KindNames(kinds),
                 declarations=kinds.declarations(),
                 roots=path_roots(settings),
             ),

@@ -11,7 +11,8 @@ what the command line asks for. `driftplan incident ...` runs the `incident` gro
 the root of the command line, named `driftplan incident` (so usage lines and errors read as
 before); anything else (`--help`, a top-level command, a mistake) runs a root of the top-level
 commands and, for each named group, a stand-in with its name and help line only, which is all
-the root's help and its "No such command" need of it. `app` is the whole command line, every
+the root's help and its "No such command" need of it. Within a group, Typer is given only the
+invoked command (`group_for`, `engine.cli.commands`). `app` is the whole command line, every
 group real, for tests and tools that drive it in-process; it is built on first use.
 """
 
@@ -24,6 +25,7 @@ from importlib import import_module
 import typer
 
 from engine.cli.collection import starting
+from engine.cli.commands import Commands
 from engine.cli.help import GROUPS, command_app
 from engine.cli.usage import SERVICES, run_app
 
@@ -68,7 +70,15 @@ def main() -> None:
     args = sys.argv[1:]
     starting(service=bool(args) and args[0] in SERVICES)
     if args and args[0] in GROUPS:
-        group = _module_app(args[0])
-        run_app(group, args[1:], prog_name=f"driftplan {args[0]}")
+        run_app(group_for(args[0], args[1:]), args[1:], prog_name=f"driftplan {args[0]}")
     else:
         run_app(root(stand_ins=True), args)
+
+
+def group_for(name: str, args: list[str]) -> typer.Typer:
+    """The app that runs `driftplan NAME ARGS`: the invoked command alone when `ARGS` begin
+    with one of the group's commands, else the whole group (`engine.cli.commands`)."""
+    commands: Commands = import_module(f"engine.cli.{name}").commands
+    if args and args[0] in commands.names():
+        return commands.app(only=args[0])
+    return commands.app()

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from engine.cli.commands import Commands
 from engine.cli.common import DataOpt, LangOpt, app_from, err_console, escape, out_console, run, t
-from engine.cli.help import group_app
 
 if TYPE_CHECKING:
     from engine.store.audit import Anchor
 
-app = group_app("audit")
+commands = Commands("audit")
 
 AnchorOpt = Annotated[
     str | None,
@@ -36,7 +36,7 @@ def _anchor(value: str | None) -> Anchor | None:
         raise typer.BadParameter(str(error), param_hint="--anchor") from None
 
 
-@app.command("verify")
+@commands.command("verify")
 def verify(
     incident_id: str | None = typer.Argument(None),
     anchor: AnchorOpt = None,
@@ -72,7 +72,7 @@ def verify(
     raise typer.Exit(run(body))
 
 
-@app.command("head")
+@commands.command("head")
 def head(data: DataOpt = None) -> None:
     """Print the head of the installation's chain as SEQ:HASH (an anchor to keep elsewhere)."""
 
@@ -80,3 +80,7 @@ def head(data: DataOpt = None) -> None:
         out_console.print(str(app_from(data).database.chain_head()))
 
     run(body)
+
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

@@ -16,10 +16,11 @@ catalogue (`t`, `label`), the settings and the engine are imported when first us
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from engine.bootstrap import App
     from engine.errors import DriftplanError
     from engine.settings import Settings
-from engine.cli.terminal import escape_for_json
+from engine.cli.terminal import escape_for_json, safe_stdout
 
 T = TypeVar("T")
 
@@ -44,10 +45,20 @@ LangOpt = Annotated[str | None, typer.Option("--lang", help="sv or en (DRIFTPLAN
 
 class LazyConsole:
     """A rich console made on first use (`engine.cli.consoles`): commands that print nothing
-    through rich, such as `--help`, never import it (issue #13)."""
+    through rich, such as `--help`, never import it (issue #13).
 
-    def __init__(self, make: Callable[[], Console]) -> None:
+    With `plain`, a line that rich would print exactly as it is (`is_plain`) is written to that
+    stream instead, without importing rich: a command that prints one line of text, such as
+    `incident fire`, starts without it. Only standard output's console does this: it never
+    wraps (soft wrap), so rich prints such a line unchanged at any width, on a terminal or not
+    (tests/unit/test_plain_lines.py compares the two).
+    """
+
+    def __init__(
+        self, make: Callable[[], Console], plain: Callable[[], TextIO] | None = None
+    ) -> None:
         self._make = make
+        self._plain = plain
         self._console: Console | None = None
 
     @property
@@ -59,6 +70,17 @@ class LazyConsole:
 
     def print(self, *objects: Any, **options: Any) -> None:
         """`rich.console.Console.print`."""
+        if (
+            self._plain is not None
+            and not options
+            and len(objects) == 1
+            and isinstance(objects[0], str)
+            and is_plain(objects[0])
+        ):
+            stream = self._plain()
+            stream.write(objects[0].translate(_RICH_STRIPS) + "\n")
+            stream.flush()  # as rich does after each print
+            return
         self.console.print(*objects, **options)
 
     def rule(self, title: str = "", **options: Any) -> None:
@@ -78,8 +100,22 @@ def _standard_error() -> Console:
     return standard_error()
 
 
+# What rich's print would change in a line of text: markup and its escapes (`[`), tabs (set to
+# the next tab stop) and emoji codes (`:name:`, any two colons with no space between them).
+_RICH_SYNTAX = re.compile(r"[\[\t]|:\S*:")
+# The control characters rich drops from any text before the stream strips the rest (BEL, BS,
+# VT, FF, CR): dropped first here too, since what remains can then form an escape sequence.
+_RICH_STRIPS = dict.fromkeys((7, 8, 11, 12, 13))
+
+
+def is_plain(text: str) -> bool:
+    """Whether rich (markup and emoji codes on, no highlighting, no wrapping) prints `text`
+    exactly as it is; control characters are the stream's to strip (`engine.cli.terminal`)."""
+    return _RICH_SYNTAX.search(text) is None
+
+
 err_console = LazyConsole(_standard_error)
-out_console = LazyConsole(_standard_output)
+out_console = LazyConsole(_standard_output, plain=safe_stdout)
 
 
 def t(key: str, language: str, **values: object) -> str:

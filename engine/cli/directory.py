@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.cli.commands import Commands
 from engine.cli.common import (
     DataOpt,
     JsonOpt,
@@ -15,12 +16,11 @@ from engine.cli.common import (
     run,
     t,
 )
-from engine.cli.help import group_app
 
-app = group_app("directory")
+commands = Commands("directory")
 
 
-@app.command("import")
+@commands.command("import")
 def directory_import(file: Path, data: DataOpt = None) -> None:
     """Validate and load a directory file (people, roles, contact lists)."""
 
@@ -32,7 +32,7 @@ def directory_import(file: Path, data: DataOpt = None) -> None:
     run(body)
 
 
-@app.command("show")
+@commands.command("show")
 def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None) -> None:
     """Print the people and contact lists in the directory."""
 
@@ -59,3 +59,7 @@ def directory_show(data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt
         out_console.print(lists)
 
     run(body)
+
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

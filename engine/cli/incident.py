@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from engine.cli import incident_timeline
+from engine.cli.commands import Commands
 from engine.cli.common import (
     AsOpt,
     DataOpt,
@@ -29,17 +30,16 @@ from engine.cli.common import (
     run,
     t,
 )
-from engine.cli.help import group_app
 from engine.cli.outbox import print_messages
 from engine.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, RECENT_CLOSED
 
 if TYPE_CHECKING:
     from engine.service.queries import Listing
 
-app = group_app("incident")
+commands = Commands("incident")
 
 
-@app.command("declare")
+@commands.command("declare")
 def declare(
     as_user: AsOpt,
     sets: SetOpt = None,
@@ -66,7 +66,7 @@ def declare(
     run(body)
 
 
-@app.command(
+@commands.command(
     "list",
     help=f"List incidents a page at a time: open ones first, then the {RECENT_CLOSED} most "
     "recently closed (every closed one with --all), the most recently updated first. A footer "
@@ -172,7 +172,7 @@ def _page_footer(
     return lines
 
 
-@app.command("show")
+@commands.command("show")
 def show(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
@@ -219,7 +219,7 @@ def show(
     run(body)
 
 
-@app.command("actions")
+@commands.command("actions")
 def actions(
     incident_id: str,
     as_user: AsOpt,
@@ -251,7 +251,7 @@ def actions(
     run(body)
 
 
-@app.command("fire")
+@commands.command("fire")
 def fire(
     incident_id: str,
     trigger: str,
@@ -287,7 +287,7 @@ def fire(
     run(body)
 
 
-@app.command("approve")
+@commands.command("approve")
 def approve(
     approval_id: str,
     as_user: AsOpt,
@@ -327,7 +327,7 @@ def approve(
     run(body)
 
 
-@app.command("messages")
+@commands.command("messages")
 def incident_messages(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
@@ -342,7 +342,7 @@ def incident_messages(
     run(body)
 
 
-@app.command("preview")
+@commands.command("preview")
 def incident_preview(
     as_user: AsOpt,
     incident_id: Annotated[
@@ -392,6 +392,8 @@ def incident_preview(
     run(body)
 
 
-# log, note and report (engine.cli.incident_timeline) join this group: Typer merges the commands
-# of a group attached without a name.
-app.add_typer(incident_timeline.app)
+# log, note and report (engine.cli.incident_timeline) join this group.
+commands.include(incident_timeline.commands)
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

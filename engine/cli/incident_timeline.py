@@ -6,9 +6,8 @@ is the plan's rule, checked by the service (`engine.service.notes`). The log's t
 beside who did what when, the fields each event set and its words (a note's text, a decision's
 comment and phone reference); `--json` gives the same with ids and UTC times.
 
-These commands sit on the `incident` group's Typer app (`engine.cli.incident` attaches this
-module's app to it without a name, which merges the commands), so this module imports nothing
-from `engine.cli.incident`.
+These commands belong to the `incident` group (`engine.cli.incident` includes this module's
+`commands` in its own), so this module imports nothing from `engine.cli.incident`.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.cli.commands import Commands
 from engine.cli.common import (
     AsOpt,
     DataOpt,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from engine.definition.schema import Workflow
     from engine.domain.labels import Labels
 
-app = typer.Typer()
+commands = Commands()
 
 TextOpt = Annotated[str, typer.Option("--text", help="What was noted or reported (kept verbatim).")]
 
@@ -63,7 +63,7 @@ def plain(value: object) -> Text:
     return Text(_SGR.sub("", strip_controls("" if value is None else str(value))))
 
 
-@app.command("note")
+@commands.command("note")
 def note(
     incident_id: str,
     as_user: AsOpt,
@@ -88,7 +88,7 @@ def note(
     run(body)
 
 
-@app.command("report")
+@commands.command("report")
 def report(
     incident_id: str,
     as_user: AsOpt,
@@ -134,7 +134,7 @@ def report(
     run(body)
 
 
-@app.command("log")
+@commands.command("log")
 def log(
     incident_id: str, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from engine.cli.commands import Commands
 from engine.cli.common import (
     AsOpt,
     DataOpt,
@@ -24,9 +25,8 @@ from engine.cli.common import (
     run,
     t,
 )
-from engine.cli.help import group_app
 
-app = group_app("outbox")
+commands = Commands("outbox")
 
 
 def print_messages(items: list[dict[str, Any]], as_json: bool, language: str) -> None:
@@ -48,7 +48,7 @@ def print_messages(items: list[dict[str, Any]], as_json: bool, language: str) ->
         out_console.print(f"    {escape(m['subject'])}", highlight=False)
 
 
-@app.command("deliver")
+@commands.command("deliver")
 def outbox_deliver(
     once: Annotated[
         bool, typer.Option("--once", help="Deliver what is due now, then exit.")
@@ -83,7 +83,7 @@ def outbox_deliver(
     run(body)
 
 
-@app.command("retry")
+@commands.command("retry")
 def outbox_retry(
     message_id: str, as_user: AsOpt, data: DataOpt = None, lang: LangOpt = None
 ) -> None:
@@ -97,7 +97,7 @@ def outbox_retry(
     run(body)
 
 
-@app.command("dead")
+@commands.command("dead")
 def outbox_dead(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """List dead letters: messages that need an operator's attention."""
     from engine.service.outbox import message_view
@@ -108,3 +108,7 @@ def outbox_dead(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         print_messages(items, as_json, application.settings.lang)
 
     run(body)
+
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from engine.bootstrap import App
     from engine.domain.model import Subscriber
+from engine.cli.commands import Commands
 from engine.cli.common import (
     DataOpt,
     JsonOpt,
@@ -33,9 +34,8 @@ from engine.cli.common import (
     run,
     t,
 )
-from engine.cli.help import group_app
 
-app = group_app("subscribers")
+commands = Commands("subscribers")
 
 TokenArg = Annotated[
     str,
@@ -88,7 +88,7 @@ def _default_audience(valid: list[str]) -> str:
     )
 
 
-@app.command("add")
+@commands.command("add")
 def add(
     email: str,
     audience: AudienceOpt = None,
@@ -138,7 +138,7 @@ def _report(application: App, stored: Subscriber, text_key: str, as_json: bool) 
     out_console.print(escape(t(text_key, language, email=stored.email, audience=audience)))
 
 
-@app.command("confirm")
+@commands.command("confirm")
 def confirm_command(
     token: TokenArg, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
@@ -154,7 +154,7 @@ def confirm_command(
     run(body)
 
 
-@app.command("unsubscribe")
+@commands.command("unsubscribe")
 def unsubscribe_command(
     token: TokenArg, data: DataOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
@@ -170,7 +170,7 @@ def unsubscribe_command(
     run(body)
 
 
-@app.command("list")
+@commands.command("list")
 def list_command(
     audience: AudienceOpt = None,
     status: Annotated[
@@ -211,3 +211,7 @@ def list_command(
         out_console.print(table)
 
     run(body)
+
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

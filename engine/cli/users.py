@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from engine.cli.commands import Commands
 from engine.cli.common import (
     DataOpt,
     JsonOpt,
@@ -23,12 +24,11 @@ from engine.cli.common import (
     run,
 )
 from engine.cli.common import t as _t
-from engine.cli.help import group_app
 
-app = group_app("users")
+commands = Commands("users")
 
 
-@app.command("set-password")
+@commands.command("set-password")
 def set_password(
     person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
     stdin: Annotated[
@@ -56,7 +56,7 @@ def set_password(
     run(body)
 
 
-@app.command("token")
+@commands.command("token")
 def token(
     person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
@@ -89,7 +89,7 @@ def token(
     run(body)
 
 
-@app.command("tokens")
+@commands.command("tokens")
 def tokens(
     person: Annotated[str, typer.Argument(help="The person's id in the directory.")],
     revoke: Annotated[
@@ -134,3 +134,7 @@ def tokens(
             out_console.print(escape(f"{t.id}  {t.name}  {t.created_at:%Y-%m-%d %H:%M}  {status}"))
 
     run(body)
+
+
+# The whole group, every command (`engine.cli.app.main` builds only the one invoked).
+app = commands.app()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from engine.definition.channel_settings import ChannelSettings, PathRoots
-from engine.definition.checks.workflow import check_workflow
 from engine.definition.definition import Definition, TemplateSource
 from engine.definition.schema import Workflow, localized
 from engine.definition.yaml_loader import Positions, load_checked_yaml, load_yaml
@@ -185,6 +184,10 @@ def parse_definition(
     if not check:
         return definition
 
+    # The checker (every check module) is imported only to check a plan file: a command on
+    # a running incident rebuilds its pinned plan unchecked (`definition_from_snapshot`).
+    from engine.definition.checks.workflow import check_workflow  # noqa: PLC0415
+
     problems = check_workflow(
         definition, known_kinds=known_kinds, declarations=declarations, roots=roots
     )
@@ -219,16 +222,19 @@ def load_definition(
     )
 
 
-def definition_from_snapshot(snapshot: Mapping[str, Any]) -> Definition:
+def definition_from_snapshot(
+    snapshot: Mapping[str, Any], *, parse: Callable[[str], Any] = load_checked_yaml
+) -> Definition:
     """Rebuild the exact plan an incident started with, from its stored snapshot.
 
     The snapshot was checked when it was first loaded, so it is parsed with the fast loader and
-    without positions (they only serve the checker's error messages).
+    without positions (they only serve the checker's error messages); `parse` may be one that
+    keeps its parses (`engine.service.parsed_plans`).
     """
     plan_text: str = snapshot["plan"]
     source = str(snapshot.get("source", "<snapshot>"))
     files: dict[str, str] = dict(snapshot["files"])
-    workflow = Workflow.model_validate(load_checked_yaml(plan_text))
+    workflow = Workflow.model_validate(parse(plan_text))
     return Definition(
         workflow=workflow,
         source=source,

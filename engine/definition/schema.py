@@ -23,6 +23,8 @@ from engine.definition.schema_base import (
     Sources,
     Strict,
     Text,
+    empty_dict,
+    empty_list,
     localized,
 )
 from engine.definition.schema_conditions import COMPARISONS, Condition
@@ -85,7 +87,7 @@ class Role(Strict):
     # What a role may do besides the plan's triggers. Roles that may fire a trigger may do
     # these already; `may` grants them to roles that fire none (an administrator).
     may: list[Literal["retry_deliveries", "manage_directory", "manage_users"]] = Field(
-        default_factory=list
+        default_factory=empty_list
     )
 
 
@@ -120,8 +122,8 @@ class FieldDef(Strict):
 class Audience(Strict):
     title: Text
     description: Text | None = None
-    roles: Names = Field(default_factory=list)  # people in the directory with these roles
-    lists: Names = Field(default_factory=list)  # contact lists in the directory
+    roles: Names = Field(default_factory=empty_list)  # people in the directory with these roles
+    lists: Names = Field(default_factory=empty_list)  # contact lists in the directory
     subscribers: bool = False  # newsletter subscribers of this audience
 
 
@@ -129,14 +131,14 @@ class ChannelDef(Strict):
     kind: Name
     title: Text | None = None
     audience: Name | None = None  # default audience when a notify names none
-    settings: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class TemplateDef(Strict):
     subject: Text | None = None
     body: Text | None = None
     file: Text | None = None  # path per language, relative to the plan file
-    requires: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _has_source(self) -> TemplateDef:
@@ -163,8 +165,8 @@ class Notify(Strict):
     channels: Names
     # One audience or several (`audience: [a, b]`): per channel everyone in any of them, each
     # address once. Empty: each channel's default audience.
-    audience: Names = Field(default_factory=list)
-    roles: Names = Field(default_factory=list)  # send to people with these roles instead
+    audience: Names = Field(default_factory=empty_list)
+    roles: Names = Field(default_factory=empty_list)  # send to people with these roles instead
     to_approvers: bool = False  # gate reminders: the eligible approvers of the request
     to_requester: bool = False  # gate messages: also the person who made the request
     meeting: MeetingSpec | None = None
@@ -183,7 +185,7 @@ class TimerDef(Strict):
     after: Duration | None = None
     every: Duration | None = None
     at: Name | None = None  # a datetime field of the incident
-    reset_on: Names = Field(default_factory=list)
+    reset_on: Names = Field(default_factory=empty_list)
     notify: Notify | None = None
     fire: Name | None = None  # a trigger fired by the system when the timer falls due
 
@@ -201,11 +203,11 @@ class StateDef(Strict):
     title: Text
     description: Text | None = None
     final: bool = False
-    audiences: Names = Field(default_factory=list)
-    responsible: Names = Field(default_factory=list)  # roles responsible in this stage
-    on_enter: list[Action] = Field(default_factory=list)
-    on_exit: list[Action] = Field(default_factory=list)
-    timers: list[TimerDef] = Field(default_factory=list)
+    audiences: Names = Field(default_factory=empty_list)
+    responsible: Names = Field(default_factory=empty_list)  # roles responsible in this stage
+    on_enter: list[Action] = Field(default_factory=empty_list)
+    on_exit: list[Action] = Field(default_factory=empty_list)
+    timers: list[TimerDef] = Field(default_factory=empty_list)
     severity: Severity | None = None  # of the notices sent in this stage (see severity.py)
 
 
@@ -220,12 +222,12 @@ class Reminder(Strict):
 
 
 class Gate(Strict):
-    any_of: Names = Field(default_factory=list)
-    all_of: Names = Field(default_factory=list)
+    any_of: Names = Field(default_factory=empty_list)
+    all_of: Names = Field(default_factory=empty_list)
     scope: GateScope | None = None
-    remind: list[Reminder] = Field(default_factory=list)
+    remind: list[Reminder] = Field(default_factory=empty_list)
     expires: Duration | None = None
-    recordable_by: Names = Field(default_factory=list)
+    recordable_by: Names = Field(default_factory=empty_list)
     title: Text | None = None
     notify: Notify | None = None  # sent to the approvers when a request is created
     apply: Literal["all", "per_slot"] = "all"  # per_slot: each approved slot takes effect alone
@@ -245,17 +247,17 @@ class TransitionDef(Strict):
     source: Sources | None = None  # a name, a list, or "*" (every non-final state)
     dest: Name | None = None
     internal: bool = False
-    allowed: Names = Field(default_factory=list)
-    requires: Names = Field(default_factory=list)
+    allowed: Names = Field(default_factory=empty_list)
+    requires: Names = Field(default_factory=empty_list)
     accepts: Names | None = None  # fields this trigger may set; default: every field
-    append: Names = Field(default_factory=list)  # list fields whose new items are added
-    flags: Names = Field(default_factory=list)  # flags the incident carries afterwards
+    append: Names = Field(default_factory=empty_list)  # list fields whose new items are added
+    flags: Names = Field(default_factory=empty_list)  # flags the incident carries afterwards
     conditions: Condition | None = None
     gate: Gate | None = None
-    actions: list[Action] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=empty_list)
     # Datetime fields set to the moment the transition happens, unless the command gives them
     # (`restore` stamps `resolved_at`); a stamp satisfies `requires`.
-    stamps: Names = Field(default_factory=list)
+    stamps: Names = Field(default_factory=empty_list)
 
     @field_validator("source")
     @classmethod
@@ -304,7 +306,7 @@ class InboundReports(Strict):
     `channels`, to `audience` (empty: each channel's own audience)."""
 
     channels: Names
-    audience: Names = Field(default_factory=list)
+    audience: Names = Field(default_factory=empty_list)
 
 
 class Workflow(Strict):
@@ -313,14 +315,14 @@ class Workflow(Strict):
     document: Document
     service: Service
     roles: dict[Name, Role]
-    subregions: dict[Name, Subregion] = Field(default_factory=dict)
-    fields: dict[Name, FieldDef] = Field(default_factory=dict)
-    audiences: dict[Name, Audience] = Field(default_factory=dict)
-    channels: dict[Name, ChannelDef] = Field(default_factory=dict)
-    templates: dict[Name, TemplateDef] = Field(default_factory=dict)
+    subregions: dict[Name, Subregion] = Field(default_factory=empty_dict)
+    fields: dict[Name, FieldDef] = Field(default_factory=empty_dict)
+    audiences: dict[Name, Audience] = Field(default_factory=empty_dict)
+    channels: dict[Name, ChannelDef] = Field(default_factory=empty_dict)
+    templates: dict[Name, TemplateDef] = Field(default_factory=empty_dict)
     states: dict[Name, StateDef]
     transitions: list[TransitionDef]
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=empty_list)
     audit: Audit | None = None
     inbound_reports: InboundReports | None = None
 

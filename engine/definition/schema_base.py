@@ -4,7 +4,7 @@ strict base model every plan key is checked with. `schema.py` builds the plan's 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -44,6 +44,19 @@ Names = Annotated[list[Name], BeforeValidator(_names)]
 Sources = Annotated[
     list[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z0-9_]*)$")]], BeforeValidator(_names)
 ]
+
+
+# Default factories for the empty list and mapping. Pydantic reads every default factory's
+# signature when it builds a model, and the signature of the builtin `list` or `dict` must be
+# parsed from text: about 0.25 ms each, 6 ms of every command that loads a plan (issue #13).
+def empty_list() -> list[Any]:
+    """A new empty list (`Field(default_factory=empty_list)`)."""
+    return []
+
+
+def empty_dict() -> dict[Any, Any]:
+    """A new empty mapping (`Field(default_factory=empty_dict)`)."""
+    return {}
 
 
 def localized(text: dict[str, str] | None, language: str, fallback: str = "sv") -> str:

@@ -16,6 +16,7 @@ from engine.definition.channel_settings import ChannelSettings, PathRoots
 from engine.definition.definition import Definition
 from engine.definition.loader import definition_from_snapshot, load_definition
 from engine.errors import DefinitionError, NotFound
+from engine.service.parsed_plans import ParsedPlans
 
 
 class PlanLibrary:
@@ -28,9 +29,17 @@ class PlanLibrary:
         known_kinds: Iterable[str] | None = None,
         declarations: Mapping[str, ChannelSettings] | None = None,
         roots: PathRoots | None = None,
+        parsed: Path | None = None,
     ) -> None:
+        """`parsed` is where pinned plans' parses are kept (`engine.service.parsed_plans`);
+        without it each process parses them itself."""
         self.folder = Path(folder)
-        self._known_kinds = list(known_kinds) if known_kinds is not None else None
+        self._parsed = ParsedPlans(parsed)
+        # Listed when a plan file is first checked, not before: naming the installed kinds
+        # scans the installed distributions' entry points (a lazy iterable, from
+        # engine.bootstrap), and a command on a running incident uses its pinned plan only.
+        self._known_kinds_source = known_kinds
+        self._known_kinds: list[str] | None = None
         # Channel settings are judged by the kinds' declarations (engine.ports.ChannelKinds).
         self._declarations = declarations
         self._roots = roots
@@ -124,7 +133,7 @@ class PlanLibrary:
         try:
             definition = load_definition(
                 path,
-                known_kinds=self._known_kinds,
+                known_kinds=self._kind_names(),
                 declarations=self._declarations,
                 roots=self._roots,
             )
@@ -135,6 +144,11 @@ class PlanLibrary:
         with self._lock:
             self._loaded[path] = (fingerprint, definition)
         return definition
+
+    def _kind_names(self) -> list[str] | None:
+        if self._known_kinds is None and self._known_kinds_source is not None:
+            self._known_kinds = list(self._known_kinds_source)
+        return self._known_kinds
 
     def cached(self, sha256: str) -> Definition | None:
         """The definition with this hash if this process has it already."""
@@ -147,7 +161,7 @@ class PlanLibrary:
             return found
         if snapshot is None:
             raise NotFound(f"The plan version {sha256[:12]} of this incident is not stored.")
-        definition = definition_from_snapshot(snapshot)
+        definition = definition_from_snapshot(snapshot, parse=self._parsed.parse)
         with self._lock:
             self._by_sha[sha256] = definition
         return definition

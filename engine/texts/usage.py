@@ -10,6 +10,7 @@ message stays English; tests/e2e/test_cli_swedish.py meets every kind of usage e
 from __future__ import annotations
 
 import re
+from functools import cache
 
 TEXTS: dict[str, dict[str, str]] = {
     "usage": {"sv": "Användning:", "en": "Usage:"},
@@ -79,14 +80,16 @@ VALUE_SHAPES: list[tuple[str, str]] = [
     ),
 ]
 
-_SHAPES = [(re.compile(shape, re.DOTALL), sv) for shape, sv in SHAPES]
-_VALUES = [(re.compile(shape, re.DOTALL), sv) for shape, sv in VALUE_SHAPES]
+
+# Compiled when a usage error is first worded, not when the catalogue is imported (every
+# command that prints imports it: issue #13).
+@cache
+def _compiled(shapes: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(shape, re.DOTALL), sv) for shape, sv in shapes]
 
 
-def _first(
-    shapes: list[tuple[re.Pattern[str], str]], message: str
-) -> tuple[str, dict[str, str]] | None:
-    for shape, sv in shapes:
+def _first(shapes: list[tuple[str, str]], message: str) -> tuple[str, dict[str, str]] | None:
+    for shape, sv in _compiled(tuple(shapes)):
         found = shape.fullmatch(message)
         if found is not None:
             return sv, found.groupdict()
@@ -95,13 +98,13 @@ def _first(
 
 def swedish_value(reason: str) -> str | None:
     """The Swedish for why a value was refused, or None when its shape is not known."""
-    found = _first(_VALUES, reason)
+    found = _first(VALUE_SHAPES, reason)
     return None if found is None else found[0].format(**found[1])
 
 
 def swedish_usage(message: str) -> str | None:
     """The Swedish for a usage error's message, or None when its shape is not known."""
-    found = _first(_SHAPES, message)
+    found = _first(SHAPES, message)
     if found is None:
         return None
     sv, parts = found

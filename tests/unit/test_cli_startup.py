@@ -3,8 +3,10 @@
 Issue #13: `--help`, `validate` and `diagram` never import SQLAlchemy; a command on SQLite never
 imports the PostgreSQL driver or dialect; help pages import neither rich nor Typer's rich help
 (`typer.rich_utils`) nor pydantic; the root's help imports none of the named groups, and a
-group's command none of the other groups. The test runs the real entry point in a fresh
-interpreter and lists the modules it had loaded when it exited. The plain help those pages are
+group's command none of the other groups, and Typer is given that command only; `incident
+fire` on a running incident imports neither rich nor the parts of the engine it does not use.
+The test runs the real entry point in a fresh interpreter and lists the modules it had loaded
+when it exited. The plain help those pages are
 printed with still lists every command whole (`test_help_*`).
 """
 
@@ -14,13 +16,15 @@ import json
 import os
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from engine.cli.app import whole
-from engine.cli.help import GROUPS
+from engine.cli.app import group_for, whole
+from engine.cli.help import GROUPS, CommandGroup
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = str(ROOT / "workflows" / "samsa_outage.yaml")
@@ -54,20 +58,31 @@ def driftplan(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def loaded(tmp_path: Path, *args: str) -> set[str]:
-    """The modules a fresh `driftplan ARGS` had imported by the time it exited."""
-    out = tmp_path / "modules.json"
+def probed(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh `driftplan ARGS` that writes the modules it had imported when it exited to
+    tmp_path/modules.json."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
     env.update(
-        MODULES_OUT=str(out),
+        MODULES_OUT=str(tmp_path / "modules.json"),
         DRIFTPLAN_DATA=str(tmp_path / "data"),
         DRIFTPLAN_WORKFLOWS=str(ROOT / "workflows"),
         DRIFTPLAN_AUDIT_KEY="11" * 32,
+        DRIFTPLAN_LANG="sv",
     )
-    subprocess.run(
-        [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, check=False, cwd=ROOT
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
-    return set(json.loads(out.read_text()))
+
+
+def loaded(tmp_path: Path, *args: str) -> set[str]:
+    """The modules a fresh `driftplan ARGS` had imported by the time it exited."""
+    probed(tmp_path, *args)
+    return set(json.loads((tmp_path / "modules.json").read_text()))
 
 
 def under(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
@@ -123,6 +138,68 @@ def test_a_command_on_sqlite_loads_no_postgresql(tmp_path: Path) -> None:
     )
     assert under(modules, others) == []
     assert "engine.cli.plans" not in modules
+
+
+# What `incident fire` on a running incident does not use (issue #13): rich (its one line is
+# plain), the plan checker (the pinned plan was checked when pinned), and the parts of the
+# service that deliver, fire timers, send anchors or mail, or examine the installation.
+DECLARE = [
+    "--set", "started_at=now",
+    "--set", "scope=Ingen åtkomst till SAMSA",
+    "--set", "expected_resolution=okänd",
+    "--set", "affected_subregions=fyrbodal",
+]  # fmt: skip
+NOT_FOR_A_FIRE = (
+    "rich",
+    "typer.rich_utils",
+    "engine.definition.checks.workflow",
+    "engine.service.delivery",
+    "engine.service.timers",
+    "engine.service.anchors",
+    "engine.service.confirmation_mail",
+    "engine.service.doctor",
+    *POSTGRES,
+)
+
+
+def test_a_fire_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """`incident fire ID post_update` prints its line without rich and imports none of
+    `NOT_FOR_A_FIRE`; its plan's parse is kept for the next command."""
+    for args in (
+        ["init"],
+        ["directory", "import", str(ROOT / "examples" / "directory.yaml")],
+        ["incident", "declare", "--as", "anna.andersson", "--json", *DECLARE],
+    ):
+        done = probed(tmp_path, *args)
+        assert done.returncode == 0, done.stderr
+    incident = json.loads(done.stdout)["id"]
+    fire = ["incident", "fire", incident, "post_update", "--as", "anna.andersson"]
+    done = probed(tmp_path, *fire, "--set", "details=Felsökning pågår")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "Klart: Lägesuppdatering (post_update) – läge nu: Avbrott i IT-tjänsten (outage).\n"
+    )
+    modules = set(json.loads((tmp_path / "modules.json").read_text()))
+    assert "engine.service.commands" in modules  # it did fire
+    assert under(modules, NOT_FOR_A_FIRE) == []
+    assert len(list((tmp_path / "data" / "parsed-plans").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_a_group_builds_only_the_invoked_command(group: str) -> None:
+    """`driftplan GROUP COMMAND ...` gives Typer that command alone, still as a group (its
+    usage line reads `driftplan GROUP COMMAND`); help, a mistake or nothing gets them all."""
+
+    def built(args: list[str]) -> list[str]:
+        command = typer.main.get_command(group_for(group, args))
+        assert isinstance(command, CommandGroup)  # a group, not its one command run alone
+        return list(command.commands)
+
+    commands = import_module(f"engine.cli.{group}").commands.names()
+    for name in commands:
+        assert built([name, "--x"]) == [name]
+    for args in (["--help"], [], ["no-such-command"], ["--json", commands[0]]):
+        assert built(args) == commands
 
 
 def test_help_lists_the_same_commands_as_the_whole_command_line(
