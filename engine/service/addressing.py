@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.definition.checks.references import APPROVERS_LABEL, REQUESTER_LABEL
+from engine.definition.people_labels import APPROVERS_LABEL, REQUESTER_LABEL
 from engine.definition.schema import Notify, Workflow, localized
 from engine.definition.wording import and_list
 from engine.domain.model import Person, StoredRecipient, SubscriberStatus

@@ -13,13 +13,8 @@ from typing import Any
 
 from engine.definition.checks.context import Context
 from engine.definition.checks.paths import PathKey, dotted
+from engine.definition.people_labels import PEOPLE_LABELS
 from engine.definition.schema import Condition, FieldDef, Gate, Notify, Workflow
-
-# Words the outbox uses for messages addressed to people rather than to an audience
-# (engine.service.addressing.audience_label); an audience of that name would read the same.
-APPROVERS_LABEL = "approvers"
-REQUESTER_LABEL = "requester"
-PEOPLE_LABELS = (APPROVERS_LABEL, REQUESTER_LABEL)
 
 
 def notifies(workflow: Workflow) -> Iterator[tuple[PathKey, Notify]]:
