@@ -2,8 +2,9 @@
 
 `driftplan worker` (and `serve`) run with the outbox poll and the timer sweep set to an hour, so
 anything they do within seconds of a command can only come from the wake-up: PostgreSQL's
-LISTEN/NOTIFY or SQLite's `data_version` watcher for a CLI process, the unit of work's own
-bell for a request `serve` answers. Both databases run: the `workspace` fixture.
+LISTEN/NOTIFY or, on SQLite, the doorbell the CLI process pokes (with `data_version` once a
+second behind it; `tests/integration/test_doorbell.py` shows the poke alone suffices), the unit
+of work's own bell for a request `serve` answers. Both databases run: the `workspace` fixture.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_a_command_that_queues_messages_rings_in_its_own_process(apps: tuple[App
 
 
 def test_a_listening_process_hears_commits_of_another(apps: tuple[App, App]) -> None:
-    """While listening, a commit in another process (LISTEN/NOTIFY, SQLite's data_version)
+    """While listening, a commit in another process (LISTEN/NOTIFY, SQLite's doorbell)
     wakes the outbox waiter and the timer subscribers."""
     app, other = apps
     rung: list[str] = []
