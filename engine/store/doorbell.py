@@ -83,7 +83,11 @@ class Doorbell:
         caller then polls). Closed and removed on the way out."""
         path = self.folder / f"{os.getpid()}.{next(_listeners)}"
         if len(os.fsencode(path)) > MAX_SOCKET_PATH:
-            log.info("the database path is too long for a wake-up socket; polling instead")
+            log.warning(
+                "%s: the database's path is too long for a wake-up socket beside it; other "
+                "processes' commits are noticed by polling every 100 ms instead",
+                self.folder,
+            )
             yield None
             return
         try:
@@ -92,14 +96,14 @@ class Doorbell:
                 path.unlink()  # left by a killed process that had this id
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         except OSError as error:
-            log.info("no wake-up socket in %s (%s); polling instead", self.folder, error)
+            log.warning("no wake-up socket in %s (%s); polling instead", self.folder, error)
             yield None
             return
         try:
             listener.bind(str(path))
         except OSError as error:
             listener.close()
-            log.info("no wake-up socket in %s (%s); polling instead", self.folder, error)
+            log.warning("no wake-up socket in %s (%s); polling instead", self.folder, error)
             yield None
             return
         self._own = path
