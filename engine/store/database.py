@@ -161,8 +161,10 @@ class Database:
         return before != after
 
     def dispose(self) -> None:
-        """Close pooled connections (call before the process or test ends)."""
+        """Close pooled connections and the doorbell's sending socket (call before the
+        process or test ends)."""
         self.engine.dispose()
+        self.wakeups.close()
 
 
 def _lock_key() -> int:

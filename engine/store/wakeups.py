@@ -71,6 +71,11 @@ class CommitBell:
         if self._doorbell is not None:
             self._doorbell.ring()
 
+    def close(self) -> None:
+        """Close the socket pokes are sent from (made again if this bell rings later)."""
+        if self._doorbell is not None:
+            self._doorbell.close()
+
     def _ring_here(self, *, outbox: bool, timers: bool) -> None:
         # A watcher that heard another process rings only here: poking the others back
         # would bounce between two workers.

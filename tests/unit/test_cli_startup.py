@@ -45,9 +45,15 @@ GROUP_MODULES = tuple(f"engine.cli.{name}" for name in GROUPS)
 
 def driftplan(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A fresh `driftplan ARGS` (its real entry point), 100 columns wide."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
-    env.update(DRIFTPLAN_DATA=str(tmp_path / "data"), COLUMNS="100")
     script = "import sys; from engine.cli.app import main; sys.argv[0] = 'driftplan'; main()"
+    return _python(script, args, DRIFTPLAN_DATA=str(tmp_path / "data"), COLUMNS="100")
+
+
+def _python(script: str, args: tuple[str, ...], **environ: str) -> subprocess.CompletedProcess[str]:
+    """`python -c SCRIPT ARGS` from the repository, in this environment without its
+    DRIFTPLAN_* variables, plus `environ`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
+    env.update(environ)
     return subprocess.run(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -61,21 +67,14 @@ def driftplan(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def probed(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """A fresh `driftplan ARGS` that writes the modules it had imported when it exited to
     tmp_path/modules.json."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTPLAN_")}
-    env.update(
+    return _python(
+        PROBE,
+        args,
         MODULES_OUT=str(tmp_path / "modules.json"),
         DRIFTPLAN_DATA=str(tmp_path / "data"),
         DRIFTPLAN_WORKFLOWS=str(ROOT / "workflows"),
         DRIFTPLAN_AUDIT_KEY="11" * 32,
         DRIFTPLAN_LANG="sv",
-    )
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
     )
 
 
